@@ -1,0 +1,35 @@
+/**
+ * @file principal.h
+ * @brief UUIDs and principals ("USER:<uuid>", "GROUP:<uuid>").
+ */
+#ifndef DR_PRINCIPAL_H
+#define DR_PRINCIPAL_H
+
+#include "status.h"
+
+#define DR_UUID_LEN 36
+
+typedef enum dr_principal_type { DR_PRINCIPAL_USER = 0, DR_PRINCIPAL_GROUP = 1 } dr_principal_type;
+
+typedef struct dr_principal {
+    dr_principal_type type;
+    char id[DR_UUID_LEN + 1]; /**< canonical lower-case UUID */
+} dr_principal;
+
+/**
+ * Check that @p text is a UUID in the 8-4-4-4-12 hex form (either case) and
+ * write its lower-case form to @p out. @p what names the value in messages
+ * ("--tenant"). @return DR_OK or DR_EUSAGE.
+ */
+dr_status dr_uuid_parse(const char *text, const char *what, char out[DR_UUID_LEN + 1], dr_error *err);
+
+/**
+ * Parse "USER:<uuid>" or "GROUP:<uuid>" (type case-insensitive).
+ * @return DR_OK or DR_EUSAGE with a message naming the value and the form.
+ */
+dr_status dr_principal_parse(const char *text, dr_principal *out, dr_error *err);
+
+/** "USER" or "GROUP". */
+const char *dr_principal_type_name(dr_principal_type type);
+
+#endif

@@ -1,0 +1,53 @@
+/**
+ * @file status.h
+ * @brief One status enum for the whole tool, its sentence, and its exit code.
+ *
+ * Functions return a dr_status and, on failure, fill a dr_error with one
+ * sentence that names the offending value and what was expected. Only the
+ * command boundary prints it.
+ */
+#ifndef DR_STATUS_H
+#define DR_STATUS_H
+
+#include <stddef.h>
+
+/** Status of any dynoreport operation. */
+typedef enum dr_status {
+    DR_OK = 0,
+    DR_EUSAGE,        /**< bad command line / option value            -> exit 64 */
+    DR_EDATA,         /**< input data wrong (e.g. unknown run id)     -> exit 65 */
+    DR_EUNAVAILABLE,  /**< database unreachable / refused             -> exit 69 */
+    DR_EINTERNAL,     /**< bug, unexpected database or plugin failure -> exit 70 */
+    DR_ENOMEM,        /**< out of memory                              -> exit 70 */
+    DR_ECANTCREATE,   /**< cannot create an output file               -> exit 73 */
+    DR_EIO,           /**< I/O error while writing                    -> exit 74 */
+    DR_ETEMPFAIL,     /**< temporary failure, retry later (lock held) -> exit 75 */
+    DR_ECONFIG,       /**< configuration error (file, key, value)     -> exit 78 */
+    DR_EINTERRUPTED,  /**< stopped by SIGINT / SIGTERM                -> exit 130 / 143 */
+    DR_STATUS_COUNT
+} dr_status;
+
+/** An error: a status and one sentence of context. */
+typedef struct dr_error {
+    dr_status status;
+    int signal;       /**< for DR_EINTERRUPTED: the signal number */
+    char msg[1024];
+} dr_error;
+
+/** A short sentence describing @p st ("database unavailable"). Never NULL. */
+const char *dr_strerror(dr_status st);
+
+/** The process exit code (sysexits.h) for @p st; @p signal is used for DR_EINTERRUPTED. */
+int dr_status_exit_code(dr_status st, int signal);
+
+/**
+ * Record an error in @p err (may be NULL) and return @p st.
+ * Keeps the first error: a later call does not overwrite an earlier one.
+ */
+dr_status dr_fail(dr_error *err, dr_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Forget any recorded error. */
+void dr_error_clear(dr_error *err);
+
+#endif

@@ -1,0 +1,216 @@
+/**
+ * @file dynoreport/plugin.h
+ * @brief The dynoreport output plugin SDK: the only header a plugin needs.
+ *
+ * A plugin is a shared object exporting one function, ::dr_plugin_entry
+ * (symbol name #DR_PLUGIN_ENTRY_SYMBOL), that returns a pointer to a static,
+ * read-only ::dr_plugin descriptor. The host checks the descriptor's ABI
+ * major and size before it touches anything else, then drives the plugin:
+ *
+ *     open(args, &handle)  -> once, with schema, run metadata, options, temp path
+ *     row(handle, values)  -> once per row, in order
+ *     end(handle)          -> once, after the last row: flush and close the file
+ *     destroy(handle)      -> always, exactly once, after open succeeded
+ *
+ * Rules of the ABI (the same as SQLite's sqlite3_api_routines):
+ *  - the first two fields of every versioned struct are its ABI major and its
+ *    size in bytes; fields are only ever appended, never reordered or removed;
+ *  - a host accepts a descriptor of its own major whose size is at least the
+ *    size of the first published version, and reads only fields that fit;
+ *  - a plugin keeps all state in its handle (no globals), never prints, and
+ *    reports errors by writing one sentence into the host-owned buffer.
+ *
+ * Self-contained: includes only C standard headers.
+ */
+#ifndef DYNOREPORT_PLUGIN_H
+#define DYNOREPORT_PLUGIN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI major. A host refuses a plugin with another major. */
+#define DR_PLUGIN_ABI_MAJOR 1
+
+/** Name of the one symbol a plugin exports. */
+#define DR_PLUGIN_ENTRY_SYMBOL "dr_plugin_entry"
+
+/** Mark the entry point exported even when built with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define DR_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define DR_PLUGIN_EXPORT
+#endif
+
+/** Status a plugin callback returns. */
+typedef enum dr_plugin_status {
+    DR_PLUGIN_OK = 0,       /**< success */
+    DR_PLUGIN_EOPTION = 1,  /**< an option key or value is invalid (host exits 64) */
+    DR_PLUGIN_EIO = 2,      /**< reading or writing the output failed (host exits 74) */
+    DR_PLUGIN_ENOMEM = 3,   /**< out of memory (host exits 70) */
+    DR_PLUGIN_EFAIL = 4     /**< any other failure (host exits 70) */
+} dr_plugin_status;
+
+/** Type of a column, and so of every value in it. */
+typedef enum dr_type {
+    DR_TYPE_TEXT = 0,      /**< UTF-8 text */
+    DR_TYPE_UUID = 1,      /**< canonical lower-case 36-character UUID text */
+    DR_TYPE_INT64 = 2,     /**< integer; parsed into dr_value.i64 */
+    DR_TYPE_DECIMAL = 3,   /**< exact decimal text with dr_column.scale digits after
+                                the point; parsed (inexactly) into dr_value.f64 */
+    DR_TYPE_TIMESTAMP = 4, /**< ISO 8601 with offset, e.g. 2026-10-01T00:00:00-04:00;
+                                parsed into dr_value.ts */
+    DR_TYPE_BOOLEAN = 5    /**< "true" / "false"; parsed into dr_value.i64 (1 / 0) */
+} dr_type;
+
+/** Log levels of the host's logging callback. */
+typedef enum dr_log_level {
+    DR_LOG_ERROR = 0,
+    DR_LOG_WARN = 1,
+    DR_LOG_INFO = 2,
+    DR_LOG_DEBUG = 3
+} dr_log_level;
+
+/** One column of the report's schema. */
+typedef struct dr_column {
+    const char *name;  /**< machine name, e.g. "total_amount_won" */
+    const char *label; /**< human label, e.g. "Total amount won" */
+    dr_type type;      /**< type of every value in the column */
+    int scale;         /**< digits after the point for DR_TYPE_DECIMAL, else 0 */
+} dr_column;
+
+/** A point in time split for plugins that need parts (e.g. spreadsheet dates). */
+typedef struct dr_timestamp {
+    int year, month, day, hour, minute, second; /**< wall-clock in the report's zone */
+    int microsecond;                            /**< 0..999999 */
+    int offset_minutes;                         /**< UTC offset of that wall-clock */
+} dr_timestamp;
+
+/** One typed value. `text` is always the exact form the database gave. */
+typedef struct dr_value {
+    int is_null;      /**< non-zero: NULL; text is NULL then */
+    const char *text; /**< exact text, NUL-terminated, valid during the call */
+    size_t len;       /**< strlen(text) */
+    int64_t i64;      /**< DR_TYPE_INT64, DR_TYPE_BOOLEAN */
+    double f64;       /**< DR_TYPE_DECIMAL (approximate; use text for exactness) */
+    dr_timestamp ts;  /**< DR_TYPE_TIMESTAMP */
+} dr_value;
+
+/** One `--opt PLUGIN.KEY=VALUE` given for this plugin (prefix removed). */
+typedef struct dr_option {
+    const char *key;
+    const char *value;
+} dr_option;
+
+/** Metadata of the run being written. All strings are NUL-terminated. */
+typedef struct dr_run_info {
+    uint32_t abi_major;       /**< DR_PLUGIN_ABI_MAJOR of the host */
+    uint32_t size;            /**< sizeof(dr_run_info) of the host */
+    const char *report;       /**< "rep_performance" */
+    const char *run_id;       /**< UUID */
+    const char *tenant_id;    /**< UUID */
+    const char *period_label; /**< the period as asked, e.g. "2026-10" */
+    const char *period_start; /**< ISO 8601 with offset */
+    const char *period_end;   /**< ISO 8601 with offset (exclusive) */
+    const char *time_zone;    /**< IANA name, e.g. "America/New_York" */
+    const char *generated_at; /**< ISO 8601 with offset */
+    const char *principals;   /**< "all" or a comma list of TYPE:UUID */
+    const char *tool_version; /**< e.g. "0.1.0" */
+} dr_run_info;
+
+/** Everything a plugin gets when it opens. Valid until destroy returns. */
+typedef struct dr_open_args {
+    uint32_t abi_major;         /**< DR_PLUGIN_ABI_MAJOR of the host */
+    uint32_t size;              /**< sizeof(dr_open_args) of the host */
+    const dr_run_info *run;     /**< run metadata */
+    const dr_column *columns;   /**< the schema */
+    size_t ncolumns;            /**< number of columns; every row has this many values */
+    const char *path;           /**< temporary file to write (exists, empty); the host
+                                     renames it into place after a successful commit */
+    const dr_option *options;   /**< options for this plugin */
+    size_t noptions;
+    /** Logging callback owned by the host; never NULL. */
+    void (*log)(void *log_ctx, dr_log_level level, const char *message);
+    void *log_ctx;
+    char *errbuf;               /**< host-owned buffer for one error sentence */
+    size_t errbuf_size;
+} dr_open_args;
+
+/** The descriptor a plugin returns from its entry point. */
+typedef struct dr_plugin {
+    uint32_t abi_major;       /**< must be DR_PLUGIN_ABI_MAJOR */
+    uint32_t size;            /**< sizeof(dr_plugin) the plugin was built with */
+    const char *name;         /**< format name used with --format, e.g. "csv" */
+    const char *version;      /**< plugin version, e.g. "1.0.0" */
+    const char *description;  /**< one line */
+    const char *extension;    /**< file extension without dot, e.g. "csv" */
+    /** NULL-terminated list of option keys the plugin accepts (may be NULL). */
+    const char *const *option_keys;
+    /** Validate options, open the output at args->path, write any header. */
+    dr_plugin_status (*open)(const dr_open_args *args, void **handle);
+    /** Write one row of args->ncolumns values. */
+    dr_plugin_status (*row)(void *handle, const dr_value *values);
+    /** Finish and close the output. */
+    dr_plugin_status (*end)(void *handle);
+    /** Free the handle (after end, or instead of it on failure). Never fails. */
+    void (*destroy)(void *handle);
+} dr_plugin;
+
+/** Size of the first published dr_plugin (ABI 1.0); the smallest a host accepts. */
+#define DR_PLUGIN_MIN_SIZE (offsetof(dr_plugin, destroy) + sizeof(void (*)(void *)))
+
+/** Type of the entry point. */
+typedef const dr_plugin *(*dr_plugin_entry_fn)(void);
+
+/**
+ * The entry point every plugin defines:
+ * @code
+ * DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void) { return &my_descriptor; }
+ * @endcode
+ */
+DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void);
+
+/**
+ * Write a formatted error sentence into the host-owned buffer of @p args.
+ * A small inline helper so plugins need no other library.
+ */
+static inline dr_plugin_status dr_plugin_error(const dr_open_args *args, dr_plugin_status st,
+                                               const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static inline dr_plugin_status dr_plugin_error(const dr_open_args *args, dr_plugin_status st,
+                                               const char *fmt, ...)
+{
+    if (args && args->errbuf && args->errbuf_size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(args->errbuf, args->errbuf_size, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+/** Find the value of option @p key in @p args, or NULL. */
+static inline const char *dr_plugin_option(const dr_open_args *args, const char *key)
+{
+    for (size_t i = 0; args && i < args->noptions; i++) {
+        const char *a = args->options[i].key, *b = key;
+        while (*a && *a == *b) { a++; b++; }
+        if (*a == '\0' && *b == '\0')
+            return args->options[i].value;
+    }
+    return NULL;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DYNOREPORT_PLUGIN_H */
