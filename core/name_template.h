@@ -29,7 +29,10 @@ typedef struct dr_name_vars {
  * output directory: not empty, at most 255 bytes, no '/', not "." or "..", not
  * starting with '.', no control characters, no NUL in the template (the
  * caller passes @p tmpl_len so embedded NULs are detected).
- * Unknown tokens and unbalanced braces are errors.
+ * Unknown tokens and unbalanced braces are errors; so are a backslash (a Windows
+ * separator) and a result that does not fit in @p out_size. The message shows the
+ * expansion as well when it is the token values that make the name unsafe.
+ * On failure @p out (if @p out_size > 0) is set to "".
  * @return DR_OK or DR_EUSAGE with a message naming the template and the reason.
  */
 dr_status dr_name_expand(const char *tmpl, size_t tmpl_len, const dr_name_vars *vars, char *out,

@@ -35,14 +35,18 @@ typedef struct dr_period {
  * "today", "yesterday", "this-week", "previous-week", "this-month",
  * "previous-month", "this-quarter", "previous-quarter", "this-year",
  * "previous-year". Years 1..9999. Dates are checked (leap years, ISO weeks 53).
+ * Exact text only: no spaces, signs or extra characters; "q" / "w" may be lower case
+ * (the label has them upper case). @p out is written only on success.
  * @return DR_OK, or DR_EUSAGE with a message naming the value and the forms.
  */
 dr_status dr_period_parse(const char *spec, dr_period *out, dr_error *err);
 
-/** PostgreSQL interval text of one @p unit ("1 day", "7 days", "1 month", "3 months", "1 year"). */
+/** PostgreSQL interval text of one @p unit ("1 day", "7 days", "1 month", "3 months", "1 year");
+    NULL for a value outside the enum. */
 const char *dr_period_unit_interval(dr_period_unit unit);
 
-/** PostgreSQL date_trunc field of @p unit ("day", "week", "month", "quarter", "year"). */
+/** PostgreSQL date_trunc field of @p unit ("day", "week", "month", "quarter", "year");
+    NULL for a value outside the enum. */
 const char *dr_period_unit_field(dr_period_unit unit);
 
 /** A parsed --from / --to timestamp. */
@@ -54,7 +58,9 @@ typedef struct dr_ts_arg {
 /**
  * Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.f{1,6}]]" (T or one space), with an
  * optional "Z" or "+HH:MM" / "-HH:MM" / "+HHMM" / "+HH" offset. Fields are range-checked.
- * @p what names the option in messages ("--from").
+ * An offset may follow a bare date too (midnight at that offset). Fractions are padded
+ * to 6 digits; "-00:00" becomes "+00:00". @p what names the option in messages
+ * ("--from"; NULL gives "timestamp"). @p out is written only on success.
  */
 dr_status dr_ts_arg_parse(const char *text, const char *what, dr_ts_arg *out, dr_error *err);
 

@@ -19,17 +19,19 @@ typedef struct dr_principal {
 /**
  * Check that @p text is a UUID in the 8-4-4-4-12 hex form (either case) and
  * write its lower-case form to @p out. @p what names the value in messages
- * ("--tenant"). @return DR_OK or DR_EUSAGE.
+ * ("--tenant"; NULL gives "UUID"). On failure @p out is set to "".
+ * @return DR_OK or DR_EUSAGE.
  */
 dr_status dr_uuid_parse(const char *text, const char *what, char out[DR_UUID_LEN + 1], dr_error *err);
 
 /**
- * Parse "USER:<uuid>" or "GROUP:<uuid>" (type case-insensitive).
+ * Parse "USER:<uuid>" or "GROUP:<uuid>" (type case-insensitive, ASCII only).
+ * @p out is written only on success.
  * @return DR_OK or DR_EUSAGE with a message naming the value and the form.
  */
 dr_status dr_principal_parse(const char *text, dr_principal *out, dr_error *err);
 
-/** "USER" or "GROUP". */
+/** "USER" or "GROUP" ("UNKNOWN" for a value outside the enum). */
 const char *dr_principal_type_name(dr_principal_type type);
 
 #endif

@@ -57,3 +57,130 @@ void dr_error_clear(dr_error *err)
         err->msg[0] = '\0';
     }
 }
+
+/* Longest quoted text, in output bytes, before it is cut and "..." added. */
+#define QUOTE_MAX 60
+
+/*
+ * Length of the well-formed UTF-8 sequence of two or more bytes at @p s
+ * (@p n bytes available) and its code point, or 0. Overlong forms,
+ * surrogates and values above U+10FFFF are not well-formed.
+ */
+static size_t utf8_sequence(const unsigned char *s, size_t n, unsigned long *cp)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        lo = s[0] == 0xE0 ? 0xA0 : lo;
+        hi = s[0] == 0xED ? 0x9F : hi;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4;
+        lo = s[0] == 0xF0 ? 0x90 : lo;
+        hi = s[0] == 0xF4 ? 0x8F : hi;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    unsigned long c = s[0] & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3Fu);
+    }
+    *cp = c;
+    return len;
+}
+
+/* Code points a terminal shows as nothing or uses to reorder / break the line. */
+static int invisible_code_point(unsigned long cp)
+{
+    return cp <= 0x9F                      /* C1 controls */
+           || cp == 0x061C                 /* Arabic letter mark */
+           || cp == 0x200E || cp == 0x200F /* LRM, RLM */
+           || (cp >= 0x2028 && cp <= 0x202E) /* line/paragraph separators, bidi embeddings */
+           || (cp >= 0x2066 && cp <= 0x2069) /* bidi isolates */
+           || cp == 0xFEFF;                /* BOM / zero-width no-break space */
+}
+
+/*
+ * Render the character at @p s (@p n > 0 bytes available) into @p piece.
+ * @return the number of output bytes; *consumed gets the input bytes used.
+ */
+static size_t quote_piece(const unsigned char *s, size_t n, char piece[4], size_t *consumed)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned long cp = 0;
+    size_t len;
+
+    *consumed = 1;
+    if (s[0] == '\\') {
+        piece[0] = piece[1] = '\\';
+        return 2;
+    }
+    if (s[0] >= 0x20 && s[0] < 0x7F) {
+        piece[0] = (char)s[0];
+        return 1;
+    }
+    if (s[0] >= 0x80 && (len = utf8_sequence(s, n, &cp)) > 0 && !invisible_code_point(cp)) {
+        memcpy(piece, s, len);
+        *consumed = len;
+        return len;
+    }
+    piece[0] = '\\';
+    piece[1] = 'x';
+    piece[2] = hex[s[0] >> 4];
+    piece[3] = hex[s[0] & 0x0F];
+    return 4;
+}
+
+const char *dr_quote(const char *value, size_t len, char *buf, size_t bufsize)
+{
+    if (buf == NULL || bufsize == 0)
+        return buf;
+    if (value == NULL)
+        len = 0;
+
+    const unsigned char *s = (const unsigned char *)value;
+    /* Room for the text when it fits whole, and when "..." must follow it. */
+    size_t room_whole = bufsize - 1 < QUOTE_MAX ? bufsize - 1 : QUOTE_MAX;
+    size_t room_cut = bufsize > 4 ? (bufsize - 4 < QUOTE_MAX ? bufsize - 4 : QUOTE_MAX) : 0;
+    size_t pos = 0, cut = 0, i = 0;
+
+    while (i < len) {
+        char piece[4];
+        size_t consumed;
+        size_t out = quote_piece(s + i, len - i, piece, &consumed);
+        if (pos + out > room_whole)
+            break;
+        memcpy(buf + pos, piece, out);
+        pos += out;
+        i += consumed;
+        if (pos <= room_cut)
+            cut = pos;
+    }
+    if (i < len) {
+        pos = cut;
+        for (int dots = 0; dots < 3 && pos < bufsize - 1; dots++)
+            buf[pos++] = '.';
+    }
+    buf[pos] = '\0';
+    return buf;
+}
+
+void dr_error_prefix(dr_error *err, const char *prefix)
+{
+    if (err == NULL || prefix == NULL)
+        return;
+    size_t pl = strlen(prefix), ml = strlen(err->msg);
+    if (pl >= sizeof err->msg)
+        pl = sizeof err->msg - 1;
+    if (pl + ml >= sizeof err->msg)
+        ml = sizeof err->msg - 1 - pl;
+    memmove(err->msg + pl, err->msg, ml);
+    memcpy(err->msg, prefix, pl);
+    err->msg[pl + ml] = '\0';
+}

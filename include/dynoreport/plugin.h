@@ -17,8 +17,14 @@
  *    size in bytes; fields are only ever appended, never reordered or removed;
  *  - a host accepts a descriptor of its own major whose size is at least the
  *    size of the first published version, and reads only fields that fit;
+ *  - dr_column, dr_value and dr_option travel in arrays, so their layout is
+ *    frozen for a major: changing them needs a new DR_PLUGIN_ABI_MAJOR;
  *  - a plugin keeps all state in its handle (no globals), never prints, and
- *    reports errors by writing one sentence into the host-owned buffer.
+ *    reports errors by writing one sentence into the host-owned buffer
+ *    (args->errbuf). The open args stay valid until destroy returns, so a plugin
+ *    may keep the pointer to report errors from row and end;
+ *  - the host never passes NULL keys, values or strings, except dr_value.text
+ *    of a NULL value.
  *
  * Self-contained: includes only C standard headers.
  */

@@ -1,0 +1,254 @@
+#include "schema.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Any constant works; it only has to be the same for every dynoreport. */
+#define DR_SCHEMA_LOCK_KEY "7262610001"
+#define DR_MAX_MIGRATIONS 256
+
+static int is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+const char *dr_sql_dir(void)
+{
+    const char *env = getenv("DYNOREPORT_SQL_DIR");
+    if (env && *env)
+        return env;
+    if (is_dir(DR_SQL_INSTALL_DIR))
+        return DR_SQL_INSTALL_DIR;
+    return DR_SQL_SOURCE_DIR;
+}
+
+static dr_status read_file(const char *path, char **out, dr_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    if (f == NULL)
+        return dr_fail(err, DR_ECONFIG, "cannot read SQL file '%s': %s", path, strerror(errno));
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return dr_fail(err, DR_ENOMEM, "out of memory reading '%s'", path);
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, 4096, f);
+        len += n;
+        if (n < 4096)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return dr_fail(err, DR_ECONFIG, "cannot read SQL file '%s'", path);
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return DR_OK;
+}
+
+/*
+ * Run every statement of a SQL script: "--" comments are dropped (psqlODBC has been
+ * broken by them) and statements are split on ';' outside quotes. Dollar quoting is
+ * not supported: our scripts do not use it.
+ */
+static dr_status run_script(dr_db *db, const char *path, dr_error *err)
+{
+    char *text = NULL;
+    dr_status st = read_file(path, &text, err);
+    if (st != DR_OK)
+        return st;
+    size_t len = strlen(text);
+    char *stmt = malloc(len + 1);
+    if (stmt == NULL) {
+        free(text);
+        return dr_fail(err, DR_ENOMEM, "out of memory running '%s'", path);
+    }
+    size_t o = 0;
+    char quote = 0;
+    for (const char *p = text;; p++) {
+        if (*p == '\0' || (!quote && *p == ';')) {
+            stmt[o] = '\0';
+            size_t blank = strspn(stmt, " \t\r\n");
+            if (stmt[blank] != '\0') {
+                st = dr_db_exec(db, stmt, NULL, 0, NULL, err);
+                if (st != DR_OK) {
+                    /* name the file; the database's own message is already in err */
+                    char prefix[512];
+                    snprintf(prefix, sizeof prefix, "applying '%s' failed: ", path);
+                    dr_error_prefix(err, prefix);
+                    break;
+                }
+            }
+            o = 0;
+            if (*p == '\0')
+                break;
+            continue;
+        }
+        if (!quote && p[0] == '-' && p[1] == '-') {
+            while (p[1] != '\0' && p[1] != '\n')
+                p++;
+            continue;
+        }
+        if (quote && *p == quote)
+            quote = 0;
+        else if (!quote && (*p == '\'' || *p == '"'))
+            quote = *p;
+        stmt[o++] = *p;
+    }
+    free(stmt);
+    free(text);
+    return st;
+}
+
+static int migration_version(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 5 || strcmp(name + n - 4, ".sql") != 0)
+        return -1;
+    int v = 0, digits = 0;
+    while (name[digits] >= '0' && name[digits] <= '9' && digits < 6)
+        v = v * 10 + (name[digits++] - '0');
+    return digits > 0 && name[digits] == '_' ? v : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of sql/migrations/NNN_*.sql. */
+static dr_status list_migrations(const char *dir, char **names, size_t *count, dr_error *err)
+{
+    DIR *d = opendir(dir);
+    *count = 0;
+    if (d == NULL)
+        return dr_fail(err, DR_ECONFIG,
+                       "cannot open the SQL directory '%s': %s (set DYNOREPORT_SQL_DIR to the "
+                       "sql/ folder of dynoreport)", dir, strerror(errno));
+    struct dirent *e;
+    dr_status st = DR_OK;
+    while ((e = readdir(d)) != NULL) {
+        if (migration_version(e->d_name) < 0)
+            continue;
+        if (*count >= DR_MAX_MIGRATIONS) {
+            st = dr_fail(err, DR_ECONFIG, "too many migrations in '%s'", dir);
+            break;
+        }
+        if ((names[*count] = strdup(e->d_name)) == NULL) {
+            st = dr_fail(err, DR_ENOMEM, "out of memory listing '%s'", dir);
+            break;
+        }
+        (*count)++;
+    }
+    closedir(d);
+    qsort(names, *count, sizeof *names, cmp_str);
+    return st;
+}
+
+static dr_status query_int(dr_db *db, const char *sql, const char *param, int *out, dr_error *err)
+{
+    dr_cursor *c = NULL;
+    const char *v[1];
+    size_t l[1];
+    int has = 0;
+    dr_status st = dr_db_query(db, sql, &param, param ? 1 : 0, 1, &c, err);
+    if (st == DR_OK)
+        st = dr_cursor_next(c, &has, v, l, err);
+    *out = (st == DR_OK && has && v[0]) ? atoi(v[0]) : 0;
+    dr_cursor_close(c);
+    return st;
+}
+
+dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *version, dr_error *err)
+{
+    char *names[DR_MAX_MIGRATIONS];
+    size_t count = 0;
+    char dir[4096], path[4096 + 256];
+    *applied = 0;
+    *version = 0;
+    snprintf(dir, sizeof dir, "%s/migrations", dr_sql_dir());
+    dr_status st = list_migrations(dir, names, &count, err);
+    if (st != DR_OK)
+        goto cleanup;
+    if (count == 0) {
+        st = dr_fail(err, DR_ECONFIG, "no migrations (NNN_name.sql) found in '%s'", dir);
+        goto cleanup;
+    }
+    st = dr_db_exec(db, "SELECT pg_advisory_xact_lock(" DR_SCHEMA_LOCK_KEY ")", NULL, 0, NULL, err);
+    if (st == DR_OK)
+        st = dr_db_exec(db, "CREATE SCHEMA IF NOT EXISTS dyno_crm", NULL, 0, NULL, err);
+    if (st == DR_OK)
+        st = dr_db_exec(db,
+                        "CREATE TABLE IF NOT EXISTS dyno_crm.dynoreport_schema_version ("
+                        " version integer PRIMARY KEY, name text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())",
+                        NULL, 0, NULL, err);
+    for (size_t i = 0; st == DR_OK && i < count; i++) {
+        char vtext[16];
+        int done = 0;
+        snprintf(vtext, sizeof vtext, "%d", migration_version(names[i]));
+        st = query_int(db, "SELECT count(*) FROM dyno_crm.dynoreport_schema_version WHERE version = ?::integer",
+                       vtext, &done, err);
+        if (st != DR_OK || done)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        st = run_script(db, path, err);
+        if (st == DR_OK) {
+            const char *params[2] = {vtext, names[i]};
+            st = dr_db_exec(db,
+                            "INSERT INTO dyno_crm.dynoreport_schema_version (version, name) "
+                            "VALUES (?::integer, ?)",
+                            params, 2, NULL, err);
+        }
+        if (st == DR_OK)
+            (*applied)++;
+    }
+    if (st == DR_OK && source_indexes) {
+        snprintf(path, sizeof path, "%s/source_indexes.sql", dr_sql_dir());
+        st = run_script(db, path, err);
+    }
+    if (st == DR_OK)
+        st = query_int(db, "SELECT COALESCE(max(version), 0) FROM dyno_crm.dynoreport_schema_version",
+                       NULL, version, err);
+    if (st == DR_OK)
+        st = dr_db_commit(db, err);
+cleanup:
+    if (st != DR_OK)
+        dr_db_rollback(db);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    return st;
+}
+
+dr_status dr_schema_check(dr_db *db, dr_error *err)
+{
+    int present = 0, version = 0;
+    dr_status st = query_int(db, "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'dyno_crm' "
+                                 "AND tablename = 'dynoreport_schema_version'",
+                             NULL, &present, err);
+    if (st == DR_OK && present)
+        st = query_int(db, "SELECT COALESCE(max(version), 0) FROM dyno_crm.dynoreport_schema_version",
+                       NULL, &version, err);
+    if (st != DR_OK)
+        return st;
+    if (version < 1)
+        return dr_fail(err, DR_ECONFIG,
+                       "the dynoreport tables do not exist in this database: run 'dynoreport db init' first");
+    return DR_OK;
+}
