@@ -66,7 +66,7 @@ static const char *token_value(const dr_name_vars *vars, int token)
 static dr_status name_fail(dr_error *err, const char *tmpl, size_t tmpl_len, const char *reason)
 {
     char q[DR_QUOTE_SIZE];
-    return dr_fail(err, DR_EUSAGE, "invalid --name '%s': %s", dr_quote(tmpl, tmpl_len, q, sizeof q),
+    return dr_fail(err, DR_EUSAGE, "invalid --name %s: %s", dr_quote(tmpl, tmpl_len, q, sizeof q),
                    reason);
 }
 
@@ -77,7 +77,7 @@ static dr_status result_fail(dr_error *err, const char *tmpl, size_t tmpl_len, c
     if (!values_at_fault)
         return name_fail(err, tmpl, tmpl_len, reason);
     char q[DR_QUOTE_SIZE], r[DR_QUOTE_SIZE];
-    return dr_fail(err, DR_EUSAGE, "invalid --name '%s': %s (it expands to '%s')",
+    return dr_fail(err, DR_EUSAGE, "invalid --name %s: %s (it expands to %s)",
                    dr_quote(tmpl, tmpl_len, q, sizeof q), reason,
                    dr_quote(x->text, strlen(x->text), r, sizeof r));
 }
@@ -107,8 +107,8 @@ static dr_status expand(const char *tmpl, size_t tmpl_len, const dr_name_vars *v
         }
         int token = find_token(tmpl + i + 1, end - i - 1);
         if (token < 0) {
-            snprintf(msg, sizeof msg, "unknown token '{%s}'; known tokens are " KNOWN_TOKENS,
-                     dr_quote(tmpl + i + 1, end - i - 1, q, sizeof q));
+            snprintf(msg, sizeof msg, "unknown token %s; known tokens are " KNOWN_TOKENS,
+                     dr_quote(tmpl + i, end - i + 1, q, sizeof q));
             return name_fail(err, tmpl, tmpl_len, msg);
         }
         const char *value = token_value(vars, token);
@@ -183,7 +183,7 @@ dr_status dr_name_expand(const char *tmpl, size_t tmpl_len, const dr_name_vars *
     if (reason != NULL) {
         /* Does the template's own text have this problem, or do the values bring it? */
         memset(&bare, 0, sizeof bare);
-        expand(tmpl, tmpl_len, vars, &bare, NULL);
+        (void)expand(tmpl, tmpl_len, vars, &bare, NULL); /* cannot fail: it just succeeded */
         const char *bare_reason = name_problem(&bare, out_size, bare_buf, sizeof bare_buf);
         int values_at_fault = bare_reason == NULL || strcmp(bare_reason, reason) != 0;
         return result_fail(err, tmpl, tmpl_len, &x, values_at_fault, reason);

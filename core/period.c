@@ -160,8 +160,8 @@ static dr_status period_fail(dr_error *err, const char *spec, const char *reason
     char q[DR_QUOTE_SIZE];
     dr_quote(spec, strlen(spec), q, sizeof q);
     if (reason)
-        return dr_fail(err, DR_EUSAGE, "invalid period '%s': %s; expected " PERIOD_FORMS, q, reason);
-    return dr_fail(err, DR_EUSAGE, "invalid period '%s': expected " PERIOD_FORMS, q);
+        return dr_fail(err, DR_EUSAGE, "invalid period %s: %s; expected " PERIOD_FORMS, q, reason);
+    return dr_fail(err, DR_EUSAGE, "invalid period %s: expected " PERIOD_FORMS, q);
 }
 
 static int parse_relative(const char *spec, dr_period *p)
@@ -414,8 +414,8 @@ dr_status dr_ts_arg_parse(const char *text, const char *what, dr_ts_arg *out, dr
         char q[DR_QUOTE_SIZE];
         dr_quote(text, strlen(text), q, sizeof q);
         if (reason)
-            return dr_fail(err, DR_EUSAGE, "invalid %s '%s': %s; expected " TS_FORMS, what, q, reason);
-        return dr_fail(err, DR_EUSAGE, "invalid %s '%s': expected " TS_FORMS, what, q);
+            return dr_fail(err, DR_EUSAGE, "invalid %s %s: %s; expected " TS_FORMS, what, q, reason);
+        return dr_fail(err, DR_EUSAGE, "invalid %s %s: expected " TS_FORMS, what, q);
     }
     format_ts(&f, out);
     return DR_OK;

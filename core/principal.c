@@ -53,7 +53,7 @@ dr_status dr_uuid_parse(const char *text, const char *what, char out[DR_UUID_LEN
 
     char q[DR_QUOTE_SIZE];
     out[0] = '\0';
-    return dr_fail(err, DR_EUSAGE, "invalid %s '%s': expected a UUID like " UUID_EXAMPLE,
+    return dr_fail(err, DR_EUSAGE, "invalid %s %s: expected a UUID like " UUID_EXAMPLE,
                    what && *what ? what : "UUID", dr_quote(text, strlen(text), q, sizeof q));
 }
 
@@ -87,7 +87,7 @@ dr_status dr_principal_parse(const char *text, dr_principal *out, dr_error *err)
 
     char q[DR_QUOTE_SIZE];
     return dr_fail(err, DR_EUSAGE,
-                   "invalid --principal '%s': expected USER:<uuid> or GROUP:<uuid>, e.g. USER:" UUID_EXAMPLE,
+                   "invalid --principal %s: expected USER:<uuid> or GROUP:<uuid>, e.g. USER:" UUID_EXAMPLE,
                    dr_quote(text, strlen(text), q, sizeof q));
 }
 

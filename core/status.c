@@ -137,13 +137,9 @@ static size_t quote_piece(const unsigned char *s, size_t n, char piece[4], size_
     return 4;
 }
 
-const char *dr_quote(const char *value, size_t len, char *buf, size_t bufsize)
+/* dr_quote() without the quotes: the text into @p buf; @return its length. */
+static size_t quote_body(const char *value, size_t len, char *buf, size_t bufsize)
 {
-    if (buf == NULL || bufsize == 0)
-        return buf;
-    if (value == NULL)
-        len = 0;
-
     const unsigned char *s = (const unsigned char *)value;
     /* Room for the text when it fits whole, and when "..." must follow it. */
     size_t room_whole = bufsize - 1 < QUOTE_MAX ? bufsize - 1 : QUOTE_MAX;
@@ -168,6 +164,21 @@ const char *dr_quote(const char *value, size_t len, char *buf, size_t bufsize)
             buf[pos++] = '.';
     }
     buf[pos] = '\0';
+    return pos;
+}
+
+const char *dr_quote(const char *value, size_t len, char *buf, size_t bufsize)
+{
+    if (buf == NULL || bufsize == 0)
+        return buf;
+    if (bufsize < 3) {
+        buf[0] = '\0';
+        return buf;
+    }
+    buf[0] = '\'';
+    size_t n = quote_body(value, value ? len : 0, buf + 1, bufsize - 2);
+    buf[1 + n] = '\'';
+    buf[2 + n] = '\0';
     return buf;
 }
 

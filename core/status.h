@@ -51,17 +51,17 @@ dr_status dr_fail(dr_error *err, dr_status st, const char *fmt, ...)
 void dr_error_clear(dr_error *err);
 
 /** Size of a buffer that always holds a whole dr_quote() result. */
-#define DR_QUOTE_SIZE 64
+#define DR_QUOTE_SIZE 66
 
 /**
- * Copy @p len bytes of @p value into @p buf as text that is safe to show
- * between quotes in a message, e.g. "invalid period '%s'". A backslash becomes
- * "\\"; control bytes, bytes that are not well-formed UTF-8, and invisible
- * code points that could disguise the text (C1 controls, bidi overrides, line
- * separators, BOM) become "\xNN" per byte; other UTF-8 is kept. Output longer
- * than 60 bytes is cut at a character boundary and ends in "...".
- * @p value may be NULL (shown as empty) and may contain NULs.
- * @return @p buf (always NUL-terminated when @p bufsize > 0).
+ * Write @p len bytes of @p value into @p buf in single quotes, as text that is
+ * safe to show in a message: "invalid period %s" gives "invalid period '2026-13'".
+ * A backslash becomes "\\"; control bytes, bytes that are not well-formed UTF-8,
+ * and invisible code points that could disguise the text (C1 controls, bidi
+ * overrides, line separators, BOM) become "\xNN" per byte; other UTF-8 is kept.
+ * Text longer than 60 bytes is cut at a character boundary and ends in "...".
+ * @p value may be NULL (shown as '') and may contain NULs.
+ * @return @p buf (always NUL-terminated when @p bufsize > 0; "" if it is below 3).
  */
 const char *dr_quote(const char *value, size_t len, char *buf, size_t bufsize);
 

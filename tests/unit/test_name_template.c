@@ -15,7 +15,7 @@
 static void check(int ok, const char *cond, const char *input, size_t len, unsigned line)
 {
     char q[DR_QUOTE_SIZE], msg[512];
-    snprintf(msg, sizeof msg, "%s  [input '%s']", cond, dr_quote(input, len, q, sizeof q));
+    snprintf(msg, sizeof msg, "%s  [input %s]", cond, dr_quote(input, len, q, sizeof q));
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "", CU_FALSE);
 }
 #define CHECK(cond, input, len) check((cond) != 0, #cond, (input), (len), __LINE__)
@@ -120,7 +120,7 @@ static void test_name_invalid_templates(void)
         const char *tmpl = invalid_templates[i].tmpl;
         size_t len = invalid_templates[i].len ? invalid_templates[i].len : strlen(tmpl);
         char q[DR_QUOTE_SIZE], prefix[DR_QUOTE_SIZE + 32];
-        snprintf(prefix, sizeof prefix, "invalid --name '%s': ", dr_quote(tmpl, len, q, sizeof q));
+        snprintf(prefix, sizeof prefix, "invalid --name %s: ", dr_quote(tmpl, len, q, sizeof q));
         dr_error err = {0};
         char out[256];
         memset(out, 'x', sizeof out);

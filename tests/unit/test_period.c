@@ -13,7 +13,7 @@
 static void check(int ok, const char *cond, const char *input, unsigned line)
 {
     char q[DR_QUOTE_SIZE], msg[512];
-    snprintf(msg, sizeof msg, "%s  [input '%s']", cond,
+    snprintf(msg, sizeof msg, "%s  [input %s]", cond,
              dr_quote(input, input ? strlen(input) : 0, q, sizeof q));
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "", CU_FALSE);
 }
@@ -396,7 +396,7 @@ static void test_ts_invalid(void)
     for (size_t i = 0; i < COUNT(invalid_ts); i++) {
         const char *text = invalid_ts[i].text;
         char q[DR_QUOTE_SIZE], shown[DR_QUOTE_SIZE + 16];
-        snprintf(shown, sizeof shown, "invalid --to '%s': ", dr_quote(text, strlen(text), q, sizeof q));
+        snprintf(shown, sizeof shown, "invalid --to %s: ", dr_quote(text, strlen(text), q, sizeof q));
         dr_error err = {0};
         dr_ts_arg ts;
         memset(&ts, 0x5a, sizeof ts);

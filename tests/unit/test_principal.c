@@ -13,7 +13,7 @@
 static void check(int ok, const char *cond, const char *input, unsigned line)
 {
     char q[DR_QUOTE_SIZE], msg[512];
-    snprintf(msg, sizeof msg, "%s  [input '%s']", cond,
+    snprintf(msg, sizeof msg, "%s  [input %s]", cond,
              dr_quote(input, input ? strlen(input) : 0, q, sizeof q));
     CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "", CU_FALSE);
 }
@@ -163,7 +163,7 @@ static void test_principal_invalid(void)
         const char *text = invalid_principals[i];
         char q[DR_QUOTE_SIZE], expect[256];
         snprintf(expect, sizeof expect,
-                 "invalid --principal '%s': expected USER:<uuid> or GROUP:<uuid>, e.g. USER:" EXAMPLE,
+                 "invalid --principal %s: expected USER:<uuid> or GROUP:<uuid>, e.g. USER:" EXAMPLE,
                  dr_quote(text, strlen(text), q, sizeof q));
         dr_error err = {0};
         dr_principal p;

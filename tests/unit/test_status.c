@@ -99,7 +99,7 @@ static void test_fail_long_message(void)
     CU_ASSERT_EQUAL(strlen(err.msg), sizeof err.msg - 1);
 }
 
-/* dr_quote with a DR_QUOTE_SIZE buffer; @p len 0 means strlen(in) unless in is "". */
+/* dr_quote with a DR_QUOTE_SIZE buffer: @p out between single quotes; @p len 0 means strlen(in). */
 static const struct {
     const char *in;
     size_t len;
@@ -147,14 +147,15 @@ static void test_quote(void)
     for (size_t i = 0; i < COUNT(quote_cases); i++) {
         const char *in = quote_cases[i].in;
         size_t len = quote_cases[i].len ? quote_cases[i].len : in ? strlen(in) : 0;
-        char buf[DR_QUOTE_SIZE];
+        char buf[DR_QUOTE_SIZE], expect[128];
+        snprintf(expect, sizeof expect, "'%s'", quote_cases[i].out);
         memset(buf, 'Z', sizeof buf);
         CHECK(dr_quote(in, len, buf, sizeof buf) == buf, i);
-        CHECK(strcmp(buf, quote_cases[i].out) == 0, i);
+        CHECK(strcmp(buf, expect) == 0, i);
     }
 }
 
-/* @p fill_len copies of @p fill then @p tail in, @p keep fill bytes then @p out_tail out. */
+/* @p fill_len copies of @p fill then @p tail in; out, in quotes: @p keep fill bytes then @p out_tail. */
 static const struct {
     char fill;
     size_t fill_len;
@@ -183,19 +184,20 @@ static void test_quote_truncation(void)
         size_t n = quote_cut_cases[i].fill_len;
         memset(in, quote_cut_cases[i].fill, n);
         strcpy(in + n, quote_cut_cases[i].tail);
-        memset(expect, quote_cut_cases[i].fill, quote_cut_cases[i].keep);
-        strcpy(expect + quote_cut_cases[i].keep, quote_cut_cases[i].out_tail);
+        expect[0] = '\'';
+        memset(expect + 1, quote_cut_cases[i].fill, quote_cut_cases[i].keep);
+        strcpy(expect + 1 + quote_cut_cases[i].keep, quote_cut_cases[i].out_tail);
+        strcat(expect, "'");
         dr_quote(in, strlen(in), buf, sizeof buf);
         CHECK(strcmp(buf, expect) == 0, i);
-        CHECK(strlen(buf) < DR_QUOTE_SIZE, i);
     }
 
     /* 300 invalid bytes: 15 escapes fill the 60 bytes */
-    char in[300], buf[DR_QUOTE_SIZE], expect[DR_QUOTE_SIZE] = "";
+    char in[300], buf[DR_QUOTE_SIZE], expect[DR_QUOTE_SIZE] = "'";
     memset(in, 0xff, sizeof in);
     for (int i = 0; i < 15; i++)
         strcat(expect, "\\xff");
-    strcat(expect, "...");
+    strcat(expect, "...'");
     CU_ASSERT_STRING_EQUAL(dr_quote(in, sizeof in, buf, sizeof buf), expect);
 }
 
@@ -206,18 +208,20 @@ static void test_quote_small_buffers(void)
         size_t bufsize;
         const char *out;
     } cases[] = {
-        {"abcdefghij", 8, "abcd..."},
-        {"abcdefg", 8, "abcdefg"},
-        {"abc", 4, "abc"},
-        {"abcd", 4, "..."},
-        {"a\nbcdefgh", 9, "a\\x0a..."},
-        {"a\nbcdefgh", 8, "a..."},
-        {"\n", 4, "..."},
-        {"\n", 5, "\\x0a"},
-        {"abcd", 2, "."},
+        {"abcdefghij", 10, "'abcd...'"},
+        {"abcdefg", 10, "'abcdefg'"},
+        {"abc", 6, "'abc'"},
+        {"abcd", 6, "'...'"},
+        {"a\nbcdefgh", 11, "'a\\x0a...'"},
+        {"a\nbcdefgh", 10, "'a...'"},
+        {"\n", 6, "'...'"},
+        {"\n", 7, "'\\x0a'"},
+        {"abcd", 4, "'.'"},
+        {"abcd", 3, "''"},
+        {"", 3, "''"},
+        {"abcd", 2, ""}, /* not even room for the quotes */
         {"abcd", 1, ""},
-        {"", 1, ""},
-        {"a", 200, "a"},
+        {"a", 200, "'a'"},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         char buf[256];
