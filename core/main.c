@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "odbc.h"
@@ -34,6 +35,31 @@ typedef struct dr_command {
     int (*fn)(dr_cli *cli, int argc, char **argv);
     const char *summary;
 } dr_command;
+
+/*
+ * stdout is a contract for scripts (run id, then paths). Plugins and libraries must not
+ * be able to break it, so the results get a private copy of fd 1, and fd 1 itself is
+ * pointed at stderr for the rest of the command: a stray printf lands among the logs.
+ */
+static FILE *results_stream(void)
+{
+    fflush(stdout);
+    int fd = dup(STDOUT_FILENO);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return stdout;
+    }
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    return f;
+}
+
+static void results_close(FILE *f)
+{
+    if (f != stdout)
+        fclose(f);
+}
 
 static int report(const dr_error *err, dr_status st)
 {
@@ -371,8 +397,11 @@ static int cmd_run(dr_cli *cli, int argc, char **argv)
             st = dr_output_check(&req->out, &err);
         if (rc < 0 && st == DR_OK)
             st = resolve_connection(cli, &err);
-        if (rc < 0 && st == DR_OK)
-            st = dr_run_execute(cli->connstr, req, &cli->intr, stdout, &err);
+        if (rc < 0 && st == DR_OK) {
+            FILE *results = results_stream();
+            st = dr_run_execute(cli->connstr, req, &cli->intr, results, &err);
+            results_close(results);
+        }
         if (rc < 0)
             rc = report(&err, st);
     }
@@ -421,8 +450,11 @@ static int cmd_export(dr_cli *cli, int argc, char **argv)
             st = dr_output_check(&out, &err);
         if (rc < 0 && st == DR_OK)
             st = resolve_connection(cli, &err);
-        if (rc < 0 && st == DR_OK)
-            st = dr_run_export(cli->connstr, id, &out, &cli->intr, stdout, &err);
+        if (rc < 0 && st == DR_OK) {
+            FILE *results = results_stream();
+            st = dr_run_export(cli->connstr, id, &out, &cli->intr, results, &err);
+            results_close(results);
+        }
         if (rc < 0)
             rc = report(&err, st);
     }

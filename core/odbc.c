@@ -89,7 +89,11 @@ static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *
     }
     if (text[0] == '\0')
         snprintf(text, sizeof text, "no diagnostic available");
-    return dr_fail(err, status_for_sqlstate(first_state), "%s: %s", what, text);
+    int first_error = err && err->status == DR_OK;
+    dr_status st = dr_fail(err, status_for_sqlstate(first_state), "%s: %s", what, text);
+    if (first_error)
+        memcpy(err->sqlstate, first_state, sizeof err->sqlstate);
+    return st;
 }
 
 void dr_connstr_redact(const char *connstr, char *out, size_t out_size)

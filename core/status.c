@@ -54,6 +54,7 @@ void dr_error_clear(dr_error *err)
     if (err) {
         err->status = DR_OK;
         err->signal = 0;
+        err->sqlstate[0] = '\0';
         err->msg[0] = '\0';
     }
 }

@@ -31,6 +31,7 @@ typedef enum dr_status {
 typedef struct dr_error {
     dr_status status;
     int signal;       /**< for DR_EINTERRUPTED: the signal number */
+    char sqlstate[6]; /**< SQLSTATE of a database error, else "" */
     char msg[1024];
 } dr_error;
 

@@ -85,6 +85,7 @@ dr_install_deps() {
 # that did not happen (or the file was reset) register them from the packaged template.
 dr_odbc_register_driver() {
     if odbcinst -q -d -n "$DR_ODBC_DRIVER" >/dev/null 2>&1; then
+        dr_odbc_quiet_driver
         return 0
     fi
     local tmpl=/usr/share/psqlodbc/odbcinst.ini.template
@@ -93,6 +94,20 @@ dr_odbc_register_driver() {
     dr_as_root odbcinst -i -d -f "$tmpl" >/dev/null || return 1
     odbcinst -q -d -n "$DR_ODBC_DRIVER" >/dev/null 2>&1 ||
         { dr_die "ODBC driver '$DR_ODBC_DRIVER' still not registered after odbcinst -i"; return 1; }
+    dr_odbc_quiet_driver
+}
+
+# Debian's psqlODBC template sets CommLog=1: every process that connects then leaves a
+# /tmp/psqlodbc_*.log behind (and valgrind sees the logger's uninitialised reads).
+# A connection-string CommLog=0 does not stop the file, so turn it off for the driver.
+dr_odbc_quiet_driver() {
+    local ini
+    ini="$(odbcinst -j 2>/dev/null | awk -F': ' '/^DRIVERS/ {print $2}')"
+    [[ -n "$ini" && -w "$ini" ]] || return 0
+    if grep -q '^CommLog=1' "$ini"; then
+        dr_log "turning off psqlODBC's CommLog in $ini"
+        sed -i 's/^CommLog=1/CommLog=0/' "$ini"
+    fi
 }
 
 # dr_build BUILD_DIR [extra cmake args...]
