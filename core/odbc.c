@@ -11,6 +11,10 @@
 /* Widest text value we fetch in a row array; wider values are an error, not a truncation. */
 #define DR_MAX_CELL 8192
 #define DR_DEFAULT_BATCH 512
+/* Rows psqlODBC fetches from its server-side cursor per round trip. */
+#define DR_DEFAULT_FETCH 2000
+#define DR_STR2(x) #x
+#define DR_STR(x) DR_STR2(x)
 
 struct dr_db {
     SQLHENV env;
@@ -139,6 +143,41 @@ void dr_connstr_redact(const char *connstr, char *out, size_t out_size)
         out[o < out_size ? o : out_size - 1] = '\0';
 }
 
+/* Does the connection string set KEY (case-insensitive, at the start of an attribute)? */
+static int connstr_has(const char *connstr, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = connstr; p && *p;) {
+        p += strspn(p, " ;");
+        if (strncasecmp(p, key, n) == 0 && (p[n] == '=' || p[n] == ' '))
+            return 1;
+        p = strchr(p, ';');
+    }
+    return 0;
+}
+
+/*
+ * psqlODBC buffers a whole result in the client unless UseDeclareFetch is on; then it
+ * reads through a server-side cursor, Fetch rows at a time, and memory stays flat
+ * whatever the row count. A user's own setting wins. (Our data-changing statements start
+ * with INSERT, not WITH, as that mode requires: psqlodbc issue #102.)
+ */
+static char *with_cursor_fetch(const char *connstr)
+{
+    static const char extra[] = "UseDeclareFetch=1;Fetch=" DR_STR(DR_DEFAULT_FETCH) ";";
+    size_t n = strlen(connstr);
+    char *full = malloc(n + sizeof extra + 2);
+    if (full == NULL)
+        return NULL;
+    memcpy(full, connstr, n + 1);
+    if (!connstr_has(connstr, "UseDeclareFetch")) {
+        if (n > 0 && connstr[n - 1] != ';')
+            strcat(full, ";");
+        strcat(full, extra);
+    }
+    return full;
+}
+
 dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
 {
     dr_status st = DR_OK;
@@ -158,8 +197,14 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
     SQLSetConnectAttr(db->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(SQLULEN)15, 0);
     SQLCHAR outstr[1024];
     SQLSMALLINT outlen = 0;
-    SQLRETURN rc = SQLDriverConnect(db->dbc, NULL, (SQLCHAR *)connstr, SQL_NTS, outstr,
+    char *full = with_cursor_fetch(connstr);
+    if (full == NULL) {
+        st = dr_fail(err, DR_ENOMEM, "out of memory connecting to the database");
+        goto cleanup;
+    }
+    SQLRETURN rc = SQLDriverConnect(db->dbc, NULL, (SQLCHAR *)full, SQL_NTS, outstr,
                                     sizeof outstr, &outlen, SQL_DRIVER_NOPROMPT);
+    free(full);
     if (!SQL_SUCCEEDED(rc)) {
         char redacted[512], what[700];
         dr_connstr_redact(connstr, redacted, sizeof redacted);
