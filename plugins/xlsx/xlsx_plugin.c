@@ -6,7 +6,7 @@
  * Data sheet(s): a bold, frozen header row of the column labels, an autofilter over
  * the data, column widths from the column types, the labels and the widest value,
  * and typed cells:
- *   int64                      number, format "0"
+ *   int64                      number, format "0" (past 2^53: text, a double would not keep it)
  *   decimal named *_rate       number, format "0.00%"      (win_rate is a fraction 0..1)
  *   decimal named *_days       number, format "#,##0.0"    (avg_time_to_close_days)
  *   decimal of scale 2         number, format "#,##0.00"   (money)
@@ -14,7 +14,8 @@
  *   timestamp                  date-time, format "yyyy-mm-dd hh:mm" (wall-clock in the
  *                              report's zone; the offset is on the "Run" sheet)
  *   boolean                    TRUE / FALSE
- *   text, uuid                 inline string (never a formula, even when it starts with '=')
+ *   text, uuid                 inline string (never a formula, even when it starts with '=';
+ *                              a literal "_xHHHH_" is escaped so Excel does not decode it)
  *   NULL                       empty cell (with the column's format)
  * Past max_rows data rows the data goes on "<sheet_name> (2)", "(3)", … with the same
  * header, freeze, widths and autofilter. A last sheet "Run" holds the run's metadata;
@@ -47,6 +48,7 @@
 #define XL_STRING_MAX 32767            /* characters in one cell */
 #define XL_WIDTH_MAX 80.0              /* never wider than this many characters */
 #define XL_IOCHECK_EVERY 4096u         /* rows between checks of the temporary file */
+#define XL_EXACT_INT 9007199254740992LL /* 2^53: larger integers are not exact as doubles */
 
 typedef enum xl_kind {
     XL_TEXT,     /* TEXT: inline string, width follows the content */
@@ -91,6 +93,9 @@ typedef struct xlsx_handle {
     lxw_worksheet *run_sheet; /* the metadata sheet, once written */
     uint32_t sheet_rows;      /* data rows on the last data sheet */
     uint64_t total_rows;      /* data rows on all sheets */
+    char *escape;             /* reused buffer for text holding a literal "_xHHHH_" */
+    size_t escape_cap;
+    bool warned_int;          /* the warning about integers past 2^53 was logged */
 
     /* run metadata, taken once in open */
     const char *report, *run_id, *tenant, *period_label, *time_zone, *principals, *version;
@@ -645,7 +650,7 @@ static dr_plugin_status finish_data_sheet(xlsx_handle *h)
 /*
  * libxlsxwriter writes a constant_memory sheet's rows into an unlinked temporary file
  * and ignores write errors there (fprintf); a full disk would silently cut the data.
- * The file is a public field of lxw_worksheet (libxlsxwriter 1.1.4 .. 1.1.9), so check it
+ * The file is a public field of lxw_worksheet (1.1.4 and the current sources), so check it
  * here: flush the pending row on request, then the stream.
  */
 static dr_plugin_status check_sheet_file(xlsx_handle *h, lxw_worksheet *ws, bool flush_row)
@@ -798,6 +803,7 @@ static void xlsx_destroy(void *handle)
         h->wb = NULL;
     }
     free(h->sheets);
+    free(h->escape);
     free(h->cols);
     free(h->tmpdir);
     free(h);
@@ -895,7 +901,53 @@ cleanup:
     return st;
 }
 
-static lxw_error write_value(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c,
+/* "_xHHHH_" in text is read back by Excel as the character U+HHHH (the escape OOXML uses
+   for control characters). A literal one is kept by escaping its '_' as "_x005F_". */
+static bool is_ooxml_escape(const char *p)
+{
+    static const char hex[] = "0123456789abcdefABCDEF";
+    if (p[0] != '_' || p[1] != 'x')
+        return false;
+    for (int i = 2; i < 6; i++)
+        if (p[i] == '\0' || strchr(hex, p[i]) == NULL)
+            return false;
+    return p[6] == '_';
+}
+
+/* @p text, or a copy in the handle's buffer with every literal "_xHHHH_" escaped. */
+static const char *literal_text(xlsx_handle *h, const char *text, size_t len)
+{
+    const char *first = strstr(text, "_x");
+    size_t n = 0, need;
+    char *out;
+
+    while (first != NULL && !is_ooxml_escape(first))
+        first = strstr(first + 1, "_x");
+    if (first == NULL)
+        return text; /* the usual case: nothing to copy */
+    for (const char *p = first; *p; p++)
+        n += is_ooxml_escape(p);
+    need = len + n * 6 + 1;
+    if (need > h->escape_cap) {
+        char *grown = realloc(h->escape, need);
+        if (grown == NULL)
+            return NULL;
+        h->escape = grown;
+        h->escape_cap = need;
+    }
+    out = h->escape;
+    for (const char *p = text; *p; p++) {
+        if (is_ooxml_escape(p)) {
+            memcpy(out, "_x005F", 6);
+            out += 6;
+        }
+        *out++ = *p;
+    }
+    *out = '\0';
+    return h->escape;
+}
+
+static lxw_error write_value(xlsx_handle *h, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c,
                              xl_column *x, const dr_value *v)
 {
     size_t n = 0;
@@ -905,6 +957,16 @@ static lxw_error write_value(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c,
         return worksheet_write_blank(ws, r, c, x->fmt);
     switch (x->kind) {
     case XL_INT:
+        if (v->i64 > XL_EXACT_INT || v->i64 < -XL_EXACT_INT) {
+            /* a spreadsheet number is a double: keep the exact digits as text */
+            if (!h->warned_int) {
+                h->warned_int = true;
+                h->args->log(h->args->log_ctx, DR_LOG_WARN,
+                             "an integer beyond 2^53 is written as text: a spreadsheet number "
+                             "would not keep its digits");
+            }
+            goto as_text;
+        }
         err = worksheet_write_number(ws, r, c, (double)v->i64, x->fmt);
         n = number_chars((double)v->i64, 0, false, false);
         break;
@@ -946,7 +1008,10 @@ as_text:
         x->max_chars = n;
     if (v->text == NULL || v->len == 0)
         return worksheet_write_blank(ws, r, c, x->fmt);
-    return worksheet_write_string(ws, r, c, v->text, NULL);
+    const char *text = literal_text(h, v->text, v->len);
+    if (text == NULL)
+        return LXW_ERROR_MEMORY_MALLOC_FAILED;
+    return worksheet_write_string(ws, r, c, text, NULL);
 }
 
 static dr_plugin_status xlsx_row(void *handle, const dr_value *values)
@@ -972,7 +1037,7 @@ static dr_plugin_status xlsx_row(void *handle, const dr_value *values)
     lxw_worksheet *ws = h->sheets[h->nsheets - 1];
     lxw_row_t r = (lxw_row_t)h->sheet_rows + 1;
     for (size_t i = 0; i < h->args->ncolumns; i++) {
-        lxw_error err = write_value(ws, r, (lxw_col_t)i, &h->cols[i], &values[i]);
+        lxw_error err = write_value(h, ws, r, (lxw_col_t)i, &h->cols[i], &values[i]);
         if (err != LXW_NO_ERROR) {
             dr_plugin_status s = err == LXW_ERROR_MEMORY_MALLOC_FAILED ? DR_PLUGIN_ENOMEM
                                                                        : DR_PLUGIN_EFAIL;

@@ -18,6 +18,7 @@ DR_APT_PACKAGES=(
     libcsv-dev libcunit1-dev libinih-dev libxlsxwriter-dev libjson-c-dev
     postgresql postgresql-contrib
     python3 python3-psycopg2 python3-openpyxl
+    libreoffice-calc-nogui poppler-utils
     valgrind time procps ca-certificates
 )
 
