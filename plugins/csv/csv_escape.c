@@ -3,6 +3,8 @@
 
 #include <csv.h>
 
+#include "plugin_common.h"
+
 void dr_csv_format_init(dr_csv_format *fmt)
 {
     fmt->delimiter = ',';
@@ -100,21 +102,6 @@ int dr_csv_write_field(FILE *fp, const dr_csv_format *fmt, dr_type type, const c
     return 0;
 }
 
-static unsigned char ascii_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* Case-insensitive ASCII equality, independent of the locale. */
-static bool word_eq(const char *a, const char *b)
-{
-    while (*a && *b && ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b)) {
-        a++;
-        b++;
-    }
-    return *a == '\0' && *b == '\0';
-}
-
 int dr_csv_parse_delimiter(const char *value, unsigned char *out)
 {
     static const struct {
@@ -133,28 +120,8 @@ int dr_csv_parse_delimiter(const char *value, unsigned char *out)
         return 0;
     }
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-        if (word_eq(value, words[i].word)) {
+        if (dr_pc_word_eq(value, words[i].word)) {
             *out = words[i].c;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-int dr_csv_parse_bool(const char *value, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", "1"};
-    static const char *const no[] = {"false", "no", "off", "0"};
-
-    if (value == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (word_eq(value, yes[i])) {
-            *out = true;
-            return 0;
-        }
-        if (word_eq(value, no[i])) {
-            *out = false;
             return 0;
         }
     }

@@ -5,6 +5,7 @@
  *
  * Kept apart from the plugin so the unit tests can reach the rules directly.
  * No allocation, no global state: every function works on its arguments only.
+ * (Boolean option words are parsed by dr_pc_parse_bool() of plugins/common.)
  */
 #ifndef DR_CSV_ESCAPE_H
 #define DR_CSV_ESCAPE_H
@@ -69,13 +70,5 @@ int dr_csv_write_field(FILE *fp, const dr_csv_format *fmt, dr_type type, const c
  * @return 0 and the character in *out, or -1 if @p value is not valid.
  */
 int dr_csv_parse_delimiter(const char *value, unsigned char *out);
-
-/**
- * Parse a boolean option value: "true"/"false", "yes"/"no", "on"/"off", "1"/"0"
- * (any case).
- *
- * @return 0 and the value in *out, or -1 if @p value is not valid.
- */
-int dr_csv_parse_bool(const char *value, bool *out);
 
 #endif /* DR_CSV_ESCAPE_H */

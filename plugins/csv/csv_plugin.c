@@ -9,16 +9,15 @@
  *   formula_escape  true | false: prefix formula-like text cells with ' (default true)
  *   quote           minimal | all                                       (default minimal)
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <dynoreport/plugin.h>
 
 #include "csv_escape.h"
+#include "plugin_common.h"
 
 #define CSV_IOBUF_SIZE (64u * 1024u)
 
@@ -26,35 +25,20 @@ static const char csv_bom[] = "\xEF\xBB\xBF";
 
 typedef struct csv_handle {
     const dr_open_args *args; /* valid until destroy returns */
-    FILE *fp;                 /* NULL once closed */
-    char *iobuf;              /* stdio buffer of fp; freed only after fclose */
+    dr_pc_file out;           /* the output file; out.fp NULL once closed */
     dr_csv_format fmt;
     const char *eol;          /* "\r\n" or "\n" */
     size_t eol_len;
     bool bom;
-    int write_errno;          /* errno of the first failed write, 0 if none */
 } csv_handle;
 
 static const char *const csv_option_keys[] = {"delimiter", "bom", "line_ending",
                                               "formula_escape", "quote", NULL};
 
-static int errno_or_eio(void)
-{
-    return errno != 0 ? errno : EIO;
-}
-
-static const char *shown(const char *s)
-{
-    return s != NULL ? s : "";
-}
-
 /* Record a failed write and report it; the stream stays open for destroy. */
 static dr_plugin_status write_failed(csv_handle *h)
 {
-    if (h->write_errno == 0)
-        h->write_errno = errno_or_eio();
-    return dr_plugin_error(h->args, DR_PLUGIN_EIO, "cannot write CSV file '%s': %s",
-                           shown(h->args->path), strerror(h->write_errno));
+    return dr_pc_file_write_failed(&h->out, h->args, "CSV");
 }
 
 static dr_plugin_status parse_options(const dr_open_args *args, csv_handle *h)
@@ -62,7 +46,7 @@ static dr_plugin_status parse_options(const dr_open_args *args, csv_handle *h)
     for (size_t i = 0; i < args->noptions; i++) {
         const char *key = args->options[i].key;
         const char *val = args->options[i].value;
-        bool b;
+        dr_plugin_status st;
 
         if (key == NULL) {
             return dr_plugin_error(args, DR_PLUGIN_EOPTION, "invalid csv option: missing key");
@@ -71,12 +55,10 @@ static dr_plugin_status parse_options(const dr_open_args *args, csv_handle *h)
                 return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                                        "invalid csv.delimiter '%s': expected one character or "
                                        "comma, semicolon, tab, pipe",
-                                       shown(val));
+                                       dr_pc_shown(val));
         } else if (strcmp(key, "bom") == 0) {
-            if (dr_csv_parse_bool(val, &b) != 0)
-                return dr_plugin_error(args, DR_PLUGIN_EOPTION,
-                                       "invalid csv.bom '%s': expected true or false", shown(val));
-            h->bom = b;
+            if ((st = dr_pc_option_bool(args, "csv", key, val, &h->bom)) != DR_PLUGIN_OK)
+                return st;
         } else if (strcmp(key, "line_ending") == 0) {
             if (val != NULL && strcmp(val, "crlf") == 0) {
                 h->eol = "\r\n";
@@ -87,14 +69,12 @@ static dr_plugin_status parse_options(const dr_open_args *args, csv_handle *h)
             } else {
                 return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                                        "invalid csv.line_ending '%s': expected crlf or lf",
-                                       shown(val));
+                                       dr_pc_shown(val));
             }
         } else if (strcmp(key, "formula_escape") == 0) {
-            if (dr_csv_parse_bool(val, &b) != 0)
-                return dr_plugin_error(args, DR_PLUGIN_EOPTION,
-                                       "invalid csv.formula_escape '%s': expected true or false",
-                                       shown(val));
-            h->fmt.formula_escape = b;
+            st = dr_pc_option_bool(args, "csv", key, val, &h->fmt.formula_escape);
+            if (st != DR_PLUGIN_OK)
+                return st;
         } else if (strcmp(key, "quote") == 0) {
             if (val != NULL && strcmp(val, "minimal") == 0) {
                 h->fmt.quote_all = false;
@@ -103,7 +83,7 @@ static dr_plugin_status parse_options(const dr_open_args *args, csv_handle *h)
             } else {
                 return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                                        "invalid csv.quote '%s': expected minimal or all",
-                                       shown(val));
+                                       dr_pc_shown(val));
             }
         } else {
             return dr_plugin_error(args, DR_PLUGIN_EOPTION,
@@ -121,46 +101,36 @@ static void csv_destroy(void *handle)
 
     if (h == NULL)
         return;
-    if (h->fp != NULL)
-        fclose(h->fp); /* failure path: the host removes the temp file */
-    free(h->iobuf);
+    dr_pc_file_discard(&h->out); /* failure path: the host removes the temp file */
     free(h);
 }
 
 static dr_plugin_status write_header(csv_handle *h)
 {
     const dr_open_args *args = h->args;
+    FILE *fp = h->out.fp;
 
-    if (h->bom && fwrite(csv_bom, 1, sizeof csv_bom - 1, h->fp) != sizeof csv_bom - 1)
+    if (h->bom && fwrite(csv_bom, 1, sizeof csv_bom - 1, fp) != sizeof csv_bom - 1)
         return write_failed(h);
     for (size_t i = 0; i < args->ncolumns; i++) {
-        const char *name = shown(args->columns[i].name);
-        if (i > 0 && putc(h->fmt.delimiter, h->fp) == EOF)
+        const char *name = dr_pc_shown(args->columns[i].name);
+        if (i > 0 && putc(h->fmt.delimiter, fp) == EOF)
             return write_failed(h);
-        if (dr_csv_write_field(h->fp, &h->fmt, DR_TYPE_TEXT, name, strlen(name)) != 0)
+        if (dr_csv_write_field(fp, &h->fmt, DR_TYPE_TEXT, name, strlen(name)) != 0)
             return write_failed(h);
     }
-    if (fwrite(h->eol, 1, h->eol_len, h->fp) != h->eol_len)
+    if (fwrite(h->eol, 1, h->eol_len, fp) != h->eol_len)
         return write_failed(h);
     return DR_PLUGIN_OK;
 }
 
 static dr_plugin_status csv_open(const dr_open_args *args, void **handle)
 {
-    dr_plugin_status st = DR_PLUGIN_OK;
+    dr_plugin_status st;
     csv_handle *h = NULL;
 
-    if (handle == NULL || args == NULL)
-        return dr_plugin_error(args, DR_PLUGIN_EFAIL, "csv: open called without arguments");
-    *handle = NULL;
-    if (args->abi_major != DR_PLUGIN_ABI_MAJOR || args->size < sizeof(dr_open_args)) {
-        st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
-                             "csv: host open arguments of ABI %u size %u: expected ABI %d size "
-                             "at least %zu",
-                             (unsigned)args->abi_major, (unsigned)args->size,
-                             DR_PLUGIN_ABI_MAJOR, sizeof(dr_open_args));
-        goto cleanup;
-    }
+    if ((st = dr_pc_check_open(args, handle, "csv")) != DR_PLUGIN_OK)
+        return st;
     if (args->path == NULL || (args->ncolumns > 0 && args->columns == NULL) ||
         (args->noptions > 0 && args->options == NULL)) {
         st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
@@ -183,23 +153,9 @@ static dr_plugin_status csv_open(const dr_open_args *args, void **handle)
     if (st != DR_PLUGIN_OK)
         goto cleanup;
 
-    h->iobuf = malloc(CSV_IOBUF_SIZE);
-    if (h->iobuf == NULL) {
-        st = dr_plugin_error(args, DR_PLUGIN_ENOMEM, "csv: out of memory");
+    st = dr_pc_file_open(&h->out, args, "csv", "CSV", CSV_IOBUF_SIZE);
+    if (st != DR_PLUGIN_OK)
         goto cleanup;
-    }
-    h->fp = fopen(args->path, "wb");
-    if (h->fp == NULL) {
-        int err = errno_or_eio();
-        st = dr_plugin_error(args, DR_PLUGIN_EIO, "cannot open CSV file '%s': %s", args->path,
-                             strerror(err));
-        goto cleanup;
-    }
-    if (setvbuf(h->fp, h->iobuf, _IOFBF, CSV_IOBUF_SIZE) != 0) {
-        st = dr_plugin_error(args, DR_PLUGIN_EFAIL, "csv: cannot set the buffer of '%s'",
-                             args->path);
-        goto cleanup;
-    }
 
     st = write_header(h);
     if (st != DR_PLUGIN_OK)
@@ -219,13 +175,13 @@ static dr_plugin_status csv_row(void *handle, const dr_value *values)
 
     if (h == NULL)
         return DR_PLUGIN_EFAIL;
-    if (h->fp == NULL)
+    if (h->out.fp == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "csv: row after end for '%s'",
-                               shown(h->args->path));
+                               dr_pc_shown(h->args->path));
     if (values == NULL && h->args->ncolumns > 0)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "csv: row without values");
 
-    FILE *fp = h->fp;
+    FILE *fp = h->out.fp;
     const dr_column *cols = h->args->columns;
     size_t n = h->args->ncolumns;
 
@@ -244,32 +200,13 @@ static dr_plugin_status csv_row(void *handle, const dr_value *values)
 static dr_plugin_status csv_end(void *handle)
 {
     csv_handle *h = handle;
-    int err = 0;
 
     if (h == NULL)
         return DR_PLUGIN_EFAIL;
-    if (h->fp == NULL)
+    if (h->out.fp == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "csv: end called twice for '%s'",
-                               shown(h->args->path));
-
-    FILE *fp = h->fp;
-    h->fp = NULL; /* closed below whatever happens */
-
-    errno = 0;
-    if (fflush(fp) != 0)
-        err = errno_or_eio();
-    else if (ferror(fp))
-        err = h->write_errno != 0 ? h->write_errno : EIO;
-    else if (fsync(fileno(fp)) != 0 && errno != EINVAL) /* EINVAL: cannot be synced */
-        err = errno_or_eio();
-    errno = 0;
-    if (fclose(fp) != 0 && err == 0)
-        err = errno_or_eio();
-
-    if (err != 0)
-        return dr_plugin_error(h->args, DR_PLUGIN_EIO, "cannot write CSV file '%s': %s",
-                               shown(h->args->path), strerror(err));
-    return DR_PLUGIN_OK;
+                               dr_pc_shown(h->args->path));
+    return dr_pc_file_close(&h->out, h->args, "CSV");
 }
 
 static const dr_plugin csv_descriptor = {

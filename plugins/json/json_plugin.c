@@ -26,11 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include <dynoreport/plugin.h>
+
+#include "plugin_common.h"
 
 #define JSON_IOBUF_SIZE (64u * 1024u)
 
@@ -40,64 +41,16 @@
 
 typedef struct json_handle {
     const dr_open_args *args; /* valid until destroy returns */
-    FILE *fp;                 /* NULL once closed */
-    char *iobuf;              /* stdio buffer of fp; freed only after fclose */
+    dr_pc_file out;           /* the output file; out.fp NULL once closed */
     bool ndjson;
     bool pretty;
     int flags;                /* json-c serialization flags */
     size_t nrows;             /* rows written so far */
-    int write_errno;          /* errno of the first failed write, 0 if none */
 } json_handle;
 
 static const char *const json_option_keys[] = {"ndjson", "pretty", NULL};
 
 static const char json_spaces[] = "        "; /* at least JSON_ITEM_INDENT */
-
-static int errno_or_eio(void)
-{
-    return errno != 0 ? errno : EIO;
-}
-
-static const char *shown(const char *s)
-{
-    return s != NULL ? s : "";
-}
-
-/* Case-insensitive ASCII equality, independent of the locale. */
-static bool word_eq(const char *a, const char *b)
-{
-    while (*a && *b) {
-        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (x != y)
-            return false;
-        a++;
-        b++;
-    }
-    return *a == '\0' && *b == '\0';
-}
-
-/* The same words the CSV plugin takes, so options read alike across formats. */
-static int parse_bool(const char *value, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", "1"};
-    static const char *const no[] = {"false", "no", "off", "0"};
-
-    if (value == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (word_eq(value, yes[i])) {
-            *out = true;
-            return 0;
-        }
-        if (word_eq(value, no[i])) {
-            *out = false;
-            return 0;
-        }
-    }
-    return -1;
-}
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? : what may stand verbatim as a JSON
  * number. PostgreSQL's numeric text always is, except 'NaN' and '[-]Infinity'. */
@@ -147,22 +100,19 @@ static const char *type_name(dr_type t)
 /* Record a failed write and report it; the stream stays open for destroy. */
 static dr_plugin_status write_failed(json_handle *h)
 {
-    if (h->write_errno == 0)
-        h->write_errno = errno_or_eio();
-    return dr_plugin_error(h->args, DR_PLUGIN_EIO, "cannot write JSON file '%s': %s",
-                           shown(h->args->path), strerror(h->write_errno));
+    return dr_pc_file_write_failed(&h->out, h->args, "JSON");
 }
 
 static dr_plugin_status out_of_memory(json_handle *h)
 {
     return dr_plugin_error(h->args, DR_PLUGIN_ENOMEM, "json: out of memory writing '%s'",
-                           shown(h->args->path));
+                           dr_pc_shown(h->args->path));
 }
 
 static dr_plugin_status write_bytes(json_handle *h, const char *s, size_t n)
 {
     errno = 0;
-    if (n > 0 && fwrite(s, 1, n, h->fp) != n)
+    if (n > 0 && fwrite(s, 1, n, h->out.fp) != n)
         return write_failed(h);
     return DR_PLUGIN_OK;
 }
@@ -236,7 +186,7 @@ static json_object *column_object(const dr_column *col)
 {
     json_object *obj = json_object_new_object();
     json_object *name = json_object_new_string(col->name);
-    json_object *label = json_object_new_string(shown(col->label));
+    json_object *label = json_object_new_string(dr_pc_shown(col->label));
     json_object *type = json_object_new_string(type_name(col->type));
     json_object *scale = json_object_new_int(col->scale);
     int bad = obj == NULL || name == NULL || label == NULL || type == NULL || scale == NULL;
@@ -313,23 +263,17 @@ static dr_plugin_status parse_options(const dr_open_args *args, json_handle *h)
     for (size_t i = 0; i < args->noptions; i++) {
         const char *key = args->options[i].key;
         const char *val = args->options[i].value;
-        bool b;
+        dr_plugin_status st;
 
         if (key == NULL) {
             return dr_plugin_error(args, DR_PLUGIN_EOPTION, "invalid json option: missing key");
         } else if (strcmp(key, "ndjson") == 0) {
-            if (parse_bool(val, &b) != 0)
-                return dr_plugin_error(args, DR_PLUGIN_EOPTION,
-                                       "invalid json.ndjson '%s': expected true or false",
-                                       shown(val));
-            h->ndjson = b;
+            if ((st = dr_pc_option_bool(args, "json", key, val, &h->ndjson)) != DR_PLUGIN_OK)
+                return st;
             ndjson_val = val;
         } else if (strcmp(key, "pretty") == 0) {
-            if (parse_bool(val, &b) != 0)
-                return dr_plugin_error(args, DR_PLUGIN_EOPTION,
-                                       "invalid json.pretty '%s': expected true or false",
-                                       shown(val));
-            h->pretty = b;
+            if ((st = dr_pc_option_bool(args, "json", key, val, &h->pretty)) != DR_PLUGIN_OK)
+                return st;
             pretty_val = val;
         } else {
             return dr_plugin_error(args, DR_PLUGIN_EOPTION,
@@ -341,7 +285,7 @@ static dr_plugin_status parse_options(const dr_open_args *args, json_handle *h)
         return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                                "invalid json.pretty '%s' with json.ndjson '%s': NDJSON has "
                                "one row a line, so expected json.pretty=false",
-                               shown(pretty_val), shown(ndjson_val));
+                               dr_pc_shown(pretty_val), dr_pc_shown(ndjson_val));
     return DR_PLUGIN_OK;
 }
 
@@ -368,28 +312,17 @@ static void json_destroy(void *handle)
 
     if (h == NULL)
         return;
-    if (h->fp != NULL)
-        fclose(h->fp); /* failure path: the host removes the temp file */
-    free(h->iobuf);
+    dr_pc_file_discard(&h->out); /* failure path: the host removes the temp file */
     free(h);
 }
 
 static dr_plugin_status json_open(const dr_open_args *args, void **handle)
 {
-    dr_plugin_status st = DR_PLUGIN_OK;
+    dr_plugin_status st;
     json_handle *h = NULL;
 
-    if (handle == NULL || args == NULL)
-        return dr_plugin_error(args, DR_PLUGIN_EFAIL, "json: open called without arguments");
-    *handle = NULL;
-    if (args->abi_major != DR_PLUGIN_ABI_MAJOR || args->size < sizeof(dr_open_args)) {
-        st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
-                             "json: host open arguments of ABI %u size %u: expected ABI %d size "
-                             "at least %zu",
-                             (unsigned)args->abi_major, (unsigned)args->size,
-                             DR_PLUGIN_ABI_MAJOR, sizeof(dr_open_args));
-        goto cleanup;
-    }
+    if ((st = dr_pc_check_open(args, handle, "json")) != DR_PLUGIN_OK)
+        return st;
     if (args->run == NULL || args->run->abi_major != DR_PLUGIN_ABI_MAJOR ||
         args->run->size < sizeof(dr_run_info)) {
         st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
@@ -421,23 +354,9 @@ static dr_plugin_status json_open(const dr_open_args *args, void **handle)
                (h->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
                           : JSON_C_TO_STRING_PLAIN);
 
-    h->iobuf = malloc(JSON_IOBUF_SIZE);
-    if (h->iobuf == NULL) {
-        st = dr_plugin_error(args, DR_PLUGIN_ENOMEM, "json: out of memory");
+    st = dr_pc_file_open(&h->out, args, "json", "JSON", JSON_IOBUF_SIZE);
+    if (st != DR_PLUGIN_OK)
         goto cleanup;
-    }
-    h->fp = fopen(args->path, "wb");
-    if (h->fp == NULL) {
-        int err = errno_or_eio();
-        st = dr_plugin_error(args, DR_PLUGIN_EIO, "cannot open JSON file '%s': %s", args->path,
-                             strerror(err));
-        goto cleanup;
-    }
-    if (setvbuf(h->fp, h->iobuf, _IOFBF, JSON_IOBUF_SIZE) != 0) {
-        st = dr_plugin_error(args, DR_PLUGIN_EFAIL, "json: cannot set the buffer of '%s'",
-                             args->path);
-        goto cleanup;
-    }
 
     if (!h->ndjson && (st = write_head(h)) != DR_PLUGIN_OK)
         goto cleanup;
@@ -497,9 +416,9 @@ static dr_plugin_status json_row(void *handle, const dr_value *values)
 
     if (h == NULL)
         return DR_PLUGIN_EFAIL;
-    if (h->fp == NULL)
+    if (h->out.fp == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "json: row after end for '%s'",
-                               shown(h->args->path));
+                               dr_pc_shown(h->args->path));
     if (values == NULL && h->args->ncolumns > 0)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "json: row without values");
 
@@ -537,14 +456,13 @@ cleanup:
 static dr_plugin_status json_end(void *handle)
 {
     json_handle *h = handle;
-    dr_plugin_status st = DR_PLUGIN_OK;
-    int err = 0;
+    dr_plugin_status st = DR_PLUGIN_OK, closed;
 
     if (h == NULL)
         return DR_PLUGIN_EFAIL;
-    if (h->fp == NULL)
+    if (h->out.fp == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "json: end called twice for '%s'",
-                               shown(h->args->path));
+                               dr_pc_shown(h->args->path));
 
     if (!h->ndjson) {
         if (h->nrows > 0)
@@ -553,24 +471,9 @@ static dr_plugin_status json_end(void *handle)
             st = write_text(h, h->pretty ? "]\n}\n" : "]}\n");
     }
 
-    FILE *fp = h->fp;
-    h->fp = NULL; /* closed below whatever happens */
-
-    errno = 0;
-    if (fflush(fp) != 0)
-        err = errno_or_eio();
-    else if (ferror(fp))
-        err = h->write_errno != 0 ? h->write_errno : EIO;
-    else if (fsync(fileno(fp)) != 0 && errno != EINVAL) /* EINVAL: cannot be synced */
-        err = errno_or_eio();
-    errno = 0;
-    if (fclose(fp) != 0 && err == 0)
-        err = errno_or_eio();
-
-    if (err != 0)
-        return dr_plugin_error(h->args, DR_PLUGIN_EIO, "cannot write JSON file '%s': %s",
-                               shown(h->args->path), strerror(err));
-    return st;
+    /* an error of closing, if any, is the one reported */
+    closed = dr_pc_file_close(&h->out, h->args, "JSON");
+    return closed != DR_PLUGIN_OK ? closed : st;
 }
 
 static const dr_plugin json_descriptor = {

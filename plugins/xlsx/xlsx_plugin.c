@@ -41,6 +41,8 @@
 
 #include <dynoreport/plugin.h>
 
+#include "plugin_common.h"
+
 #define XL_DEFAULT_SHEET "Performance"
 #define XL_RUN_SHEET "Run"
 #define XL_SHEETNAME_MAX 31            /* Excel's limit, in characters */
@@ -104,30 +106,10 @@ typedef struct xlsx_handle {
 
 static const char *const xlsx_option_keys[] = {"sheet_name", "max_rows", NULL};
 
-static const char *shown(const char *s)
-{
-    return s != NULL ? s : "";
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* ASCII case-insensitive equality: Excel compares sheet names without case. */
-static bool same_name(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
 }
 
 /* Characters (code points) of well-formed UTF-8 @p s, or (size_t)-1 if it is not. */
@@ -203,7 +185,7 @@ static dr_plugin_status lxw_failed(const xlsx_handle *h, lxw_error err, const ch
 {
     dr_plugin_status st = err == LXW_ERROR_MEMORY_MALLOC_FAILED ? DR_PLUGIN_ENOMEM : DR_PLUGIN_EFAIL;
     return dr_plugin_error(h->args, st, "xlsx: cannot %s in '%s': %s", what,
-                           shown(h->args->path), lxw_strerror(err));
+                           dr_pc_shown(h->args->path), lxw_strerror(err));
 }
 
 /* A sheet could not be added: out of memory, or its temporary file failed (errno). */
@@ -212,10 +194,10 @@ static dr_plugin_status sheet_failed(const xlsx_handle *h, const char *name)
     int e = errno;
     if (e == 0 || e == ENOMEM)
         return dr_plugin_error(h->args, DR_PLUGIN_ENOMEM, "xlsx: out of memory adding the sheet "
-                               "'%s' to '%s'", name, shown(h->args->path));
+                               "'%s' to '%s'", name, dr_pc_shown(h->args->path));
     return dr_plugin_error(h->args, DR_PLUGIN_EIO,
                            "xlsx: cannot add the sheet '%s': no temporary file in '%s': %s", name,
-                           shown(h->tmpdir), strerror(e));
+                           dr_pc_shown(h->tmpdir), strerror(e));
 }
 
 /* ---- options -------------------------------------------------------------------- */
@@ -251,7 +233,8 @@ static dr_plugin_status check_sheet_name(const dr_open_args *args, const char *v
                                "invalid xlsx.sheet_name '%s': Excel forbids an apostrophe at "
                                "its start or end",
                                v);
-    if (same_name(v, XL_RUN_SHEET) || same_name(v, "History"))
+    /* Excel compares sheet names without (ASCII) case */
+    if (dr_pc_word_eq(v, XL_RUN_SHEET) || dr_pc_word_eq(v, "History"))
         return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                                "invalid xlsx.sheet_name '%s': the name is taken (\"Run\" holds "
                                "the run's metadata, \"History\" is reserved by Excel)",
@@ -281,7 +264,7 @@ bad:
     return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                            "invalid xlsx.max_rows '%s': expected a whole number from 1 to %u "
                            "(data rows per sheet)",
-                           shown(v), XL_MAX_DATA_ROWS);
+                           dr_pc_shown(v), XL_MAX_DATA_ROWS);
 }
 
 static dr_plugin_status parse_options(const dr_open_args *args, xlsx_handle *h)
@@ -476,7 +459,7 @@ static dr_plugin_status setup_columns(xlsx_handle *h)
     for (size_t i = 0; i < args->ncolumns; i++) {
         const dr_column *c = &args->columns[i];
         xl_column *x = &h->cols[i];
-        const char *name = shown(c->name);
+        const char *name = dr_pc_shown(c->name);
         size_t label = c->label != NULL ? utf8_chars(c->label) : (size_t)-1;
 
         x->label_chars = label != (size_t)-1 ? label : strlen(name);
@@ -608,7 +591,7 @@ static dr_plugin_status add_data_sheet(xlsx_handle *h)
         size_t n = h->nsheets + 1;
         do {
             rollover_name(h->sheet_name, n++, name, sizeof name);
-        } while (same_name(name, h->sheet_name));
+        } while (dr_pc_word_eq(name, h->sheet_name));
     }
     errno = 0;
     ws = workbook_add_worksheet(h->wb, name);
@@ -628,8 +611,8 @@ static dr_plugin_status add_data_sheet(xlsx_handle *h)
         const dr_column *c = &args->columns[i];
         xl_kind k = h->cols[i].kind;
         bool numeric = k != XL_TEXT && k != XL_UUID && k != XL_BOOL;
-        err = worksheet_write_string(ws, 0, (lxw_col_t)i,
-                                     c->label != NULL && *c->label ? c->label : shown(c->name),
+        const char *label = c->label != NULL && *c->label ? c->label : dr_pc_shown(c->name);
+        err = worksheet_write_string(ws, 0, (lxw_col_t)i, label,
                                      numeric ? h->f_header_num : h->f_header);
     }
     if (err != LXW_NO_ERROR)
@@ -663,10 +646,10 @@ static dr_plugin_status check_sheet_file(xlsx_handle *h, lxw_worksheet *ws, bool
         lxw_worksheet_write_single_row(ws);
     errno = 0;
     if ((flush_row && fflush(f) != 0) || ferror(f)) {
-        int e = errno != 0 ? errno : EIO;
+        int e = dr_pc_errno_or_eio();
         return dr_plugin_error(h->args, DR_PLUGIN_EIO,
                                "cannot write the temporary sheet data of '%s' in '%s': %s",
-                               shown(h->args->path), shown(h->tmpdir), strerror(e));
+                               dr_pc_shown(h->args->path), dr_pc_shown(h->tmpdir), strerror(e));
     }
     return DR_PLUGIN_OK;
 }
@@ -830,21 +813,12 @@ static char *dir_of(const char *path)
 
 static dr_plugin_status xlsx_open(const dr_open_args *args, void **handle)
 {
-    dr_plugin_status st = DR_PLUGIN_OK;
+    dr_plugin_status st;
     xlsx_handle *h = NULL;
     lxw_workbook_options opts;
 
-    if (handle == NULL || args == NULL)
-        return dr_plugin_error(args, DR_PLUGIN_EFAIL, "xlsx: open called without arguments");
-    *handle = NULL;
-    if (args->abi_major != DR_PLUGIN_ABI_MAJOR || args->size < sizeof(dr_open_args)) {
-        st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
-                             "xlsx: host open arguments of ABI %u size %u: expected ABI %d size "
-                             "at least %zu",
-                             (unsigned)args->abi_major, (unsigned)args->size,
-                             DR_PLUGIN_ABI_MAJOR, sizeof(dr_open_args));
-        goto cleanup;
-    }
+    if ((st = dr_pc_check_open(args, handle, "xlsx")) != DR_PLUGIN_OK)
+        return st;
     if (args->path == NULL || args->columns == NULL || args->log == NULL ||
         (args->noptions > 0 && args->options == NULL)) {
         st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
@@ -1003,7 +977,7 @@ static lxw_error write_value(xlsx_handle *h, lxw_worksheet *ws, lxw_row_t r, lxw
 
 as_text:
     /* An inline string (<is><t>…</t></is>): never a formula, whatever its first character. */
-    n = text_chars(shown(v->text), v->len);
+    n = text_chars(dr_pc_shown(v->text), v->len);
     if (n > x->max_chars)
         x->max_chars = n;
     if (v->text == NULL || v->len == 0)
@@ -1023,7 +997,7 @@ static dr_plugin_status xlsx_row(void *handle, const dr_value *values)
         return DR_PLUGIN_EFAIL;
     if (h->wb == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "xlsx: row after end for '%s'",
-                               shown(h->args->path));
+                               dr_pc_shown(h->args->path));
     if (values == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "xlsx: row without values");
 
@@ -1042,9 +1016,9 @@ static dr_plugin_status xlsx_row(void *handle, const dr_value *values)
             dr_plugin_status s = err == LXW_ERROR_MEMORY_MALLOC_FAILED ? DR_PLUGIN_ENOMEM
                                                                        : DR_PLUGIN_EFAIL;
             return dr_plugin_error(h->args, s, "xlsx: cannot write column %s of row %llu in '%s': %s",
-                                   shown(h->args->columns[i].name),
-                                   (unsigned long long)h->total_rows + 1, shown(h->args->path),
-                                   lxw_strerror(err));
+                                   dr_pc_shown(h->args->columns[i].name),
+                                   (unsigned long long)h->total_rows + 1,
+                                   dr_pc_shown(h->args->path), lxw_strerror(err));
         }
     }
     h->sheet_rows++;
@@ -1064,7 +1038,7 @@ static dr_plugin_status xlsx_end(void *handle)
         return DR_PLUGIN_EFAIL;
     if (h->wb == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "xlsx: end called twice for '%s'",
-                               shown(h->args->path));
+                               dr_pc_shown(h->args->path));
 
     if ((st = finish_data_sheet(h)) != DR_PLUGIN_OK)
         return st;
@@ -1095,7 +1069,7 @@ static dr_plugin_status xlsx_end(void *handle)
                                     err == LXW_ERROR_ZIP_BAD_ZIP_FILE ||
                                     err == LXW_ERROR_ZIP_INTERNAL_ERROR);
         return dr_plugin_error(h->args, DR_PLUGIN_EIO, "cannot write XLSX file '%s': %s%s%s",
-                               shown(h->args->path), lxw_strerror(err), has_errno ? ": " : "",
+                               dr_pc_shown(h->args->path), lxw_strerror(err), has_errno ? ": " : "",
                                has_errno ? strerror(e) : "");
     }
     return DR_PLUGIN_OK;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "csv_escape.h"
+#include "plugin_common.h" /* dr_pc_parse_bool, dr_pc_word_eq: the options' words */
 
 /* ---- one field written through an open_memstream ----------------------- */
 
@@ -288,10 +289,25 @@ static void test_parse_bool(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool out = !cases[i].expected;
-        CU_ASSERT_EQUAL(dr_csv_parse_bool(cases[i].in, &out), cases[i].rc);
+        CU_ASSERT_EQUAL(dr_pc_parse_bool(cases[i].in, &out), cases[i].rc);
         if (cases[i].rc == 0)
             CU_ASSERT_EQUAL(out, cases[i].expected);
     }
+}
+
+static void test_word_eq(void)
+{
+    static const struct {
+        const char *a, *b;
+        bool expected;
+    } cases[] = {
+        {"run", "Run", true},         {"HISTORY", "history", true}, {"", "", true},
+        {"a", "ab", false},           {"ab", "a", false},           {"", "a", false},
+        {"caf\xC3\xA9", "CAF\xC3\xA9", true}, {"\xC3\xA9", "\xC3\x89", false},
+        {"Perf (2)", "perf (2)", true}, {"perf (2)", "perf (3)", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CU_ASSERT_EQUAL(dr_pc_word_eq(cases[i].a, cases[i].b), cases[i].expected);
 }
 
 static void test_format_defaults(void)
@@ -316,4 +332,5 @@ void dr_test_register(void)
     CU_add_test(s, "write errors", test_write_error);
     CU_add_test(s, "parse delimiter", test_parse_delimiter);
     CU_add_test(s, "parse bool", test_parse_bool);
+    CU_add_test(s, "word equality", test_word_eq);
 }

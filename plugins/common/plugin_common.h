@@ -1,0 +1,60 @@
+/**
+ * @file plugin_common.h
+ * @brief What the built-in output plugins (csv, json, xlsx) share: option words,
+ *        message helpers, the first checks of open and a buffered output file.
+ *
+ * Built as a static, position-independent library with hidden visibility and linked
+ * into each plugin module, so none of these names is exported by a plugin. No global
+ * state: every function works on its arguments only. Messages are composed from the
+ * @p plugin ("csv") and @p kind ("CSV") words the caller passes, so each plugin's text
+ * stays its own.
+ */
+#ifndef DR_PLUGIN_COMMON_H
+#define DR_PLUGIN_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <dynoreport/plugin.h>
+
+/** @p s for a message: the empty string when @p s is NULL. */
+const char *dr_pc_shown(const char *s);
+
+/** errno when it is set, else EIO: the error of a failed call that may not set errno. */
+int dr_pc_errno_or_eio(void);
+
+/** Whether @p a and @p b are equal ignoring ASCII case (independent of the locale). */
+bool dr_pc_word_eq(const char *a, const char *b);
+
+/** Parse a boolean option word true/false, yes/no, on/off, 1/0 (any case): 0 and *out, or -1. */
+int dr_pc_parse_bool(const char *value, bool *out);
+
+/** Parse boolean option <plugin>.<key> into *out, or report it ("expected true or false"). */
+dr_plugin_status dr_pc_option_bool(const dr_open_args *args, const char *plugin, const char *key,
+                                   const char *value, bool *out);
+
+/** First checks of open: both arguments given (then *handle = NULL), the host's ABI and size. */
+dr_plugin_status dr_pc_check_open(const dr_open_args *args, void **handle, const char *plugin);
+
+/** A buffered output file: its stream, the stream's buffer and the first write error. */
+typedef struct dr_pc_file {
+    FILE *fp;        /**< NULL until opened and once closed */
+    char *iobuf;     /**< stdio buffer of fp; freed only after fclose */
+    int write_errno; /**< errno of the first failed write, 0 if none */
+} dr_pc_file;
+
+/** Open args->path with a @p bufsize stdio buffer; on failure dr_pc_file_discard() cleans up. */
+dr_plugin_status dr_pc_file_open(dr_pc_file *f, const dr_open_args *args, const char *plugin,
+                                 const char *kind, size_t bufsize);
+
+/** Record a failed write (its errno, the first one kept) and report it; the stream stays open. */
+dr_plugin_status dr_pc_file_write_failed(dr_pc_file *f, const dr_open_args *args, const char *kind);
+
+/** Flush, check, fsync and close @p f (its fp NULL afterwards in any case); report any error. */
+dr_plugin_status dr_pc_file_close(dr_pc_file *f, const dr_open_args *args, const char *kind);
+
+/** Close @p f without checks (failure path: the host removes the temp file) and free its buffer. */
+void dr_pc_file_discard(dr_pc_file *f);
+
+#endif /* DR_PLUGIN_COMMON_H */
