@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +12,41 @@ typedef struct parse_ctx {
     dr_config *cfg;
     FILE *file;
     int line;
+    int overlong;    /* line number of a line longer than inih's buffer, or 0 */
+    char shown[512]; /* the file's path, printable, for messages */
     dr_error *err;
 } parse_ctx;
+
+/* Record "FILE:LINE: message" as a configuration error; returns 0 for inih's handler. */
+static int config_fail(parse_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int config_fail(parse_ctx *ctx, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    dr_fail(ctx->err, DR_ECONFIG, "%s:%d: %s", ctx->shown, ctx->line, msg);
+    return 0;
+}
+
+/* A user's text, quoted for a message (keys, sections and values may hold any bytes). */
+#define Q(text, buf) dr_quote((text), strlen(text), (buf), sizeof(buf))
 
 static char *reader(char *str, int num, void *stream)
 {
     parse_ctx *ctx = stream;
     char *r = fgets(str, num, ctx->file);
-    if (r)
-        ctx->line++;
+    if (r == NULL)
+        return NULL;
+    ctx->line++;
+    /* fgets stopped inside a line: inih (Debian builds it with a 200-byte line buffer)
+       would read the rest as a line of its own, a key nobody wrote. Stop: it is an error. */
+    size_t n = strlen(r);
+    if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(ctx->file)) {
+        ctx->overlong = ctx->line;
+        return NULL;
+    }
     return r;
 }
 
@@ -39,12 +66,11 @@ static void strip_comment(char *v)
 
 static int set_string(parse_ctx *ctx, char **slot, const char *key, const char *value)
 {
-    if (*slot != NULL) {
-        dr_fail(ctx->err, DR_ECONFIG, "%s:%d: key '%s' is set twice", ctx->cfg->path, ctx->line, key);
-        return 0;
-    }
+    char qk[DR_QUOTE_SIZE];
+    if (*slot != NULL)
+        return config_fail(ctx, "key %s is set twice", Q(key, qk));
     if ((*slot = strdup(value)) == NULL) {
-        dr_fail(ctx->err, DR_ENOMEM, "out of memory reading '%s'", ctx->cfg->path);
+        dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
         return 0;
     }
     return 1;
@@ -59,16 +85,11 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
         {"principals", &s->principals, 1}, {"period", &s->period, 1},
     };
     if (strcmp(key, "opt") == 0) {
-        if (s->nopts >= DR_CONFIG_MAX_OPTS) {
-            dr_fail(ctx->err, DR_ECONFIG, "%s:%d: too many 'opt' keys (at most %d)", ctx->cfg->path,
-                    ctx->line, DR_CONFIG_MAX_OPTS);
-            return 0;
-        }
-        if (strchr(value, '.') == NULL || strchr(value, '=') == NULL) {
-            dr_fail(ctx->err, DR_ECONFIG, "%s:%d: key 'opt' has value '%s': expected PLUGIN.KEY=VALUE",
-                    ctx->cfg->path, ctx->line, value);
-            return 0;
-        }
+        char qv[DR_QUOTE_SIZE];
+        if (s->nopts >= DR_CONFIG_MAX_OPTS)
+            return config_fail(ctx, "too many 'opt' keys (at most %d)", DR_CONFIG_MAX_OPTS);
+        if (strchr(value, '.') == NULL || strchr(value, '=') == NULL)
+            return config_fail(ctx, "key 'opt' has value %s: expected PLUGIN.KEY=VALUE", Q(value, qv));
         char *dup = NULL;
         if (!set_string(ctx, &dup, key, value))
             return 0;
@@ -77,16 +98,13 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
     }
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcmp(key, table[i].key) == 0 && (is_job || !table[i].job_only)) {
-            if (*value == '\0') {
-                dr_fail(ctx->err, DR_ECONFIG, "%s:%d: key '%s' is empty", ctx->cfg->path, ctx->line, key);
-                return 0;
-            }
+            if (*value == '\0')
+                return config_fail(ctx, "key '%s' is empty", table[i].key);
             return set_string(ctx, table[i].slot, key, value);
         }
     }
-    dr_fail(ctx->err, DR_ECONFIG, "%s:%d: unknown key '%s' in [%s]", ctx->cfg->path, ctx->line, key,
-            is_job ? "job" : "defaults");
-    return 0;
+    char qk[DR_QUOTE_SIZE];
+    return config_fail(ctx, "unknown key %s in [%s]", Q(key, qk), is_job ? "job" : "defaults");
 }
 
 static int handler(void *user, const char *section, const char *name, const char *raw)
@@ -94,11 +112,9 @@ static int handler(void *user, const char *section, const char *name, const char
     parse_ctx *ctx = user;
     dr_config *cfg = ctx->cfg;
     char value[4096];
-    if (strlen(raw) >= sizeof value) {
-        dr_fail(ctx->err, DR_ECONFIG, "%s:%d: value of key '%s' is longer than %zu bytes", cfg->path,
-                ctx->line, name, sizeof value - 1);
-        return 0;
-    }
+    char qn[DR_QUOTE_SIZE];
+    if (strlen(raw) >= sizeof value)
+        return config_fail(ctx, "value of key %s is longer than %zu bytes", Q(name, qn), sizeof value - 1);
     strcpy(value, raw);
     strip_comment(value);
     if (strcmp(section, "connection") == 0) {
@@ -108,8 +124,7 @@ static int handler(void *user, const char *section, const char *name, const char
             return set_string(ctx, &cfg->dsn, name, value);
         if (strcmp(name, "password_file") == 0)
             return set_string(ctx, &cfg->password_file, name, value);
-        dr_fail(ctx->err, DR_ECONFIG, "%s:%d: unknown key '%s' in [connection]", cfg->path, ctx->line, name);
-        return 0;
+        return config_fail(ctx, "unknown key %s in [connection]", Q(name, qn));
     }
     if (strcmp(section, "defaults") == 0)
         return set_setting(ctx, &cfg->defaults, 0, name, value);
@@ -122,23 +137,22 @@ static int handler(void *user, const char *section, const char *name, const char
         if (job == NULL) {
             dr_config_job *nj = realloc(cfg->jobs, (cfg->njobs + 1) * sizeof *nj);
             if (nj == NULL) {
-                dr_fail(ctx->err, DR_ENOMEM, "out of memory reading '%s'", cfg->path);
+                dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
                 return 0;
             }
             cfg->jobs = nj;
             job = &cfg->jobs[cfg->njobs];
             memset(job, 0, sizeof *job);
             if ((job->name = strdup(jname)) == NULL) {
-                dr_fail(ctx->err, DR_ENOMEM, "out of memory reading '%s'", cfg->path);
+                dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
                 return 0;
             }
             cfg->njobs++;
         }
         return set_setting(ctx, &job->s, 1, name, value);
     }
-    dr_fail(ctx->err, DR_ECONFIG, "%s:%d: unknown section [%s]: expected [connection], [defaults] or [job NAME]",
-            cfg->path, ctx->line, section);
-    return 0;
+    return config_fail(ctx, "unknown section %s: expected [connection], [defaults] or [job NAME]",
+                       Q(section, qn));
 }
 
 dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *err)
@@ -152,28 +166,38 @@ dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *er
         path = DR_CONFIG_DEFAULT_PATH;
         required = 0;
     }
+    char qp[DR_QUOTE_SIZE];
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         if (!required && errno == ENOENT)
             return DR_OK;
-        return dr_fail(err, DR_ECONFIG, "cannot read the configuration file '%s': %s", path, strerror(errno));
+        return dr_fail(err, DR_ECONFIG, "cannot read the configuration file %s: %s", Q(path, qp),
+                       strerror(errno));
     }
     if ((cfg->path = strdup(path)) == NULL) {
         fclose(f);
-        return dr_fail(err, DR_ENOMEM, "out of memory reading '%s'", path);
+        return dr_fail(err, DR_ENOMEM, "out of memory reading %s", Q(path, qp));
     }
-    parse_ctx ctx = {cfg, f, 0, err};
+    parse_ctx ctx = {.cfg = cfg, .file = f, .err = err};
+    dr_printable_copy(path, ctx.shown, sizeof ctx.shown);
     int rc = ini_parse_stream(reader, &ctx, handler, &ctx);
     fclose(f);
+    if (ctx.overlong && (err == NULL || err->status == DR_OK)) {
+        ctx.line = ctx.overlong;
+        config_fail(&ctx, "the line is longer than %d bytes, the longest the INI reader takes "
+                    "(a long connection string can live in odbc.ini as a DSN)", INI_MAX_LINE - 2);
+        rc = -1;
+    }
     if (rc != 0) {
-        if (err == NULL || err->status == DR_OK)
-            dr_fail(err, DR_ECONFIG, "%s:%d: syntax error: expected [section] or key = value", path,
-                    rc > 0 ? rc : ctx.line);
+        if (err == NULL || err->status == DR_OK) {
+            ctx.line = rc > 0 ? rc : ctx.line;
+            config_fail(&ctx, "syntax error: expected [section] or key = value");
+        }
         dr_config_free(cfg);
         return err ? err->status : DR_ECONFIG;
     }
     if (cfg->connect && cfg->dsn) {
-        dr_fail(err, DR_ECONFIG, "%s: [connection] has both 'connect' and 'dsn': keep one", path);
+        dr_fail(err, DR_ECONFIG, "%s: [connection] has both 'connect' and 'dsn': keep one", ctx.shown);
         dr_config_free(cfg);
         return DR_ECONFIG;
     }
@@ -222,13 +246,15 @@ const dr_config_job *dr_config_job_find(const dr_config *cfg, const char *name)
 
 dr_status dr_config_read_password(const char *path, char *out, size_t out_size, dr_error *err)
 {
+    char qp[DR_QUOTE_SIZE];
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return dr_fail(err, DR_ECONFIG, "cannot read the password file '%s': %s", path, strerror(errno));
+        return dr_fail(err, DR_ECONFIG, "cannot read the password file %s: %s", Q(path, qp),
+                       strerror(errno));
     char *r = fgets(out, (int)out_size, f);
     fclose(f);
     if (r == NULL)
-        return dr_fail(err, DR_ECONFIG, "the password file '%s' is empty", path);
+        return dr_fail(err, DR_ECONFIG, "the password file %s is empty", Q(path, qp));
     out[strcspn(out, "\r\n")] = '\0';
     return DR_OK;
 }

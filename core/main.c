@@ -219,6 +219,13 @@ static int output_defaults(dr_cli *cli, const dr_settings *s, dr_output_request 
         char *b = store_dup(store, s->formats);
         if (b == NULL || split_list(b, out->formats, DR_MAX_FORMATS, &out->nformats) < 0)
             return usage_error(cmd, "too many formats in the configuration%s", NULL);
+        if (out->nformats == 0) {
+            dr_error err = {0};
+            char q[DR_QUOTE_SIZE];
+            return report(&err, dr_fail(&err, DR_ECONFIG, "%s: 'formats' has no format in %s: expected a "
+                                        "comma list such as csv,xlsx,json", cli->cfg.path ? cli->cfg.path : "",
+                                        dr_quote(s->formats, strlen(s->formats), q, sizeof q)));
+        }
     }
     if (out->nformats == 0)
         out->formats[out->nformats++] = "csv";
@@ -251,13 +258,21 @@ static int output_option(int c, const char *arg, dr_output_request *out, arg_sto
     switch (c) {
     case OPT_FORMAT: {
         char *b = store_dup(store, arg);
+        size_t before = out->nformats;
         if (b == NULL || split_list(b, out->formats, DR_MAX_FORMATS, &out->nformats) < 0)
             *rc = usage_error(cmd, "too many formats in --format %s (at most 8)", arg);
+        else if (out->nformats == before) /* "" or ",": not the default format silently */
+            *rc = usage_error(cmd, "no format in --format %s: expected a comma list such as csv,xlsx,json",
+                              arg);
         return 1;
     }
     case OPT_OUTDIR: out->output_dir = arg; return 1;
     case OPT_NAME: out->name_template = arg; return 1;
-    case OPT_PLUGINDIR: out->plugin_dir = arg; return 1;
+    case OPT_PLUGINDIR:
+        if (*arg == '\0')
+            *rc = usage_error(cmd, "empty --plugin-dir%s: expected a directory", NULL);
+        out->plugin_dir = arg;
+        return 1;
     case OPT_OPT:
         if (out->nopts >= DR_MAX_OPTS)
             *rc = usage_error(cmd, "too many --opt (at most 64)%s", NULL);
@@ -485,7 +500,9 @@ static int cmd_plugins(dr_cli *cli, int argc, char **argv)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (c == OPT_PLUGINDIR)
+        if (c == OPT_PLUGINDIR && *optarg == '\0')
+            return usage_error("plugins ", "empty --plugin-dir%s: expected a directory", NULL);
+        else if (c == OPT_PLUGINDIR)
             dir = optarg;
         else if (c == OPT_HELP) {
             printf("Usage: dynoreport plugins [--plugin-dir DIR]\n\n"
@@ -547,10 +564,8 @@ static void *signal_watch(void *arg)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    if (sigwait(&set, &sig) == 0) {
-        intr->signal = sig;
-        dr_db_cancel(intr->db);
-    }
+    if (sigwait(&set, &sig) == 0)
+        dr_interrupt_raise(intr, sig);
     return NULL;
 }
 
@@ -566,11 +581,18 @@ int main(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     dr_cli cli = {.verbosity = 1};
     int c;
+    dr_interrupt_init(&cli.intr);
     while ((c = getopt_long(argc, argv, "+:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': cli.connect = optarg; break;
         case 'd': cli.dsn = optarg; break;
-        case 'C': cli.config_path = optarg; break;
+        case 'C':
+            /* config.c reads "" as "not given" (right for an empty $DYNOREPORT_CONFIG); an
+               explicit empty --config must not fall back to the default file silently */
+            if (*optarg == '\0')
+                return usage_error("", "empty --config%s: expected a file", NULL);
+            cli.config_path = optarg;
+            break;
         case 'v': cli.verbosity = 2; break;
         case 'q': cli.verbosity = 0; break;
         case 'h': usage(stdout); return 0;

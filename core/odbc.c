@@ -1,6 +1,7 @@
 #include "odbc.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
 #include <stdio.h>
@@ -19,8 +20,18 @@
 struct dr_db {
     SQLHENV env;
     SQLHDBC dbc;
-    SQLHSTMT active; /* statement currently executing, for dr_db_cancel */
+    SQLHSTMT active; /* statement currently executing, for dr_db_cancel (under lock) */
+    pthread_mutex_t lock; /* a cancel from the signal thread never meets a freed statement */
+    int connected;   /* SQLDriverConnect succeeded: a lost connection is now temporary */
 };
+
+/* Mark @p stmt as running (or nothing, NULL) for dr_db_cancel. */
+static void set_active(dr_db *db, SQLHSTMT stmt)
+{
+    pthread_mutex_lock(&db->lock);
+    db->active = stmt;
+    pthread_mutex_unlock(&db->lock);
+}
 
 struct dr_cursor {
     dr_db *db;
@@ -46,8 +57,8 @@ static dr_status status_for_sqlstate(const char *state)
         return DR_ECONFIG;          /* data source or driver not found */
     if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0 ||
         strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-        strcmp(state, "HYT00") == 0)
-        return DR_ETEMPFAIL;        /* timeout, cancel, lock, serialization */
+        strcmp(state, "HYT00") == 0 || strcmp(state, "25P03") == 0)
+        return DR_ETEMPFAIL;        /* timeout (also idle in transaction), cancel, lock, serialization */
     if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
         return DR_EDATA;            /* data exception, constraint violation */
     return DR_EINTERNAL;
@@ -82,11 +93,14 @@ static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *
             memcpy(first_state, state, sizeof first_state);
         /* psqlODBC reports a server error as "ERROR: ..." ; keep it on one line */
         char *m = (char *)strip_odbc_prefix((const char *)msg);
+        char shown[640];
         for (char *p = m; *p; p++)
-            if (*p == '\n' || *p == '\r')
+            if (*p == '\n' || *p == '\r' || *p == '\t')
                 *p = ' ';
+        /* drivers echo values (a driver name, a DSN, data) into their messages */
+        dr_printable_copy(m, shown, sizeof shown);
         int n = snprintf(text + used, sizeof text - used, "%s%s (SQLSTATE %s)", i > 1 ? "; " : "",
-                         m, (const char *)state);
+                         shown, (const char *)state);
         if (n < 0 || (size_t)n >= sizeof text - used)
             break;
         used += (size_t)n;
@@ -98,6 +112,28 @@ static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *
     if (first_error)
         memcpy(err->sqlstate, first_state, sizeof err->sqlstate);
     return st;
+}
+
+/*
+ * diag() for a statement or commit on an open connection. A connection that worked and is
+ * then lost (server restart, pg_terminate_backend, network drop: SQLSTATE 08xxx / 57P0x)
+ * is a temporary failure of this run, not an unavailable database: the transaction died
+ * with it, so nothing was saved, and trying again later is the right reaction (exit 75).
+ */
+static dr_status conn_diag(const dr_db *db, SQLSMALLINT type, SQLHANDLE h, dr_error *err,
+                           const char *what)
+{
+    int first_error = err && err->status == DR_OK;
+    dr_status st = diag(type, h, err, what);
+    if (st != DR_EUNAVAILABLE || !db->connected)
+        return st;
+    if (first_error) {
+        size_t n = strlen(err->msg);
+        err->status = DR_ETEMPFAIL;
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 " - the connection to the database was lost mid-transaction; try again");
+    }
+    return DR_ETEMPFAIL;
 }
 
 void dr_connstr_redact(const char *connstr, char *out, size_t out_size)
@@ -185,6 +221,7 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
     *out = NULL;
     if (db == NULL)
         return dr_fail(err, DR_ENOMEM, "out of memory connecting to the database");
+    pthread_mutex_init(&db->lock, NULL);
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &db->env))) {
         st = dr_fail(err, DR_EINTERNAL, "cannot allocate an ODBC environment (is unixODBC installed?)");
         goto cleanup;
@@ -206,13 +243,16 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
                                     sizeof outstr, &outlen, SQL_DRIVER_NOPROMPT);
     free(full);
     if (!SQL_SUCCEEDED(rc)) {
-        char redacted[512], what[700];
+        char redacted[512], shown[640], what[700];
         dr_connstr_redact(connstr, redacted, sizeof redacted);
-        snprintf(what, sizeof what, "cannot connect to the database with '%s'", redacted);
+        dr_printable_copy(redacted, shown, sizeof shown);
+        snprintf(what, sizeof what, "cannot connect to the database with '%s'", shown);
         st = diag(SQL_HANDLE_DBC, db->dbc, err, what);
-        /* whatever else fails at connect time means: the database is unavailable */
+        /* unixODBC reports a driver library it cannot load ("Can't open lib 'X'") as 01000:
+           a configuration error like an unknown DSN (IM002); whatever else fails at connect
+           time means: the database is unavailable */
         if (st == DR_EINTERNAL) {
-            st = DR_EUNAVAILABLE;
+            st = err && strcmp(err->sqlstate, "01000") == 0 ? DR_ECONFIG : DR_EUNAVAILABLE;
             if (err)
                 err->status = st;
         }
@@ -220,6 +260,7 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         db->dbc = NULL;
         goto cleanup;
     }
+    db->connected = 1;
     if (!SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT,
                                          (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0))) {
         st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit off");
@@ -251,13 +292,20 @@ void dr_db_close(dr_db *db)
     }
     if (db->env)
         SQLFreeHandle(SQL_HANDLE_ENV, db->env);
+    pthread_mutex_destroy(&db->lock);
     free(db);
 }
 
 void dr_db_cancel(dr_db *db)
 {
-    if (db && db->active)
+    if (db == NULL)
+        return;
+    /* under the lock: the running thread clears active (then frees the statement) only
+       after SQLCancel has returned */
+    pthread_mutex_lock(&db->lock);
+    if (db->active)
         SQLCancel(db->active);
+    pthread_mutex_unlock(&db->lock);
 }
 
 /* Allocate a statement, bind the text parameters and execute. */
@@ -268,7 +316,7 @@ static dr_status execute(dr_db *db, const char *sql, const char *const *params, 
     dr_status st = DR_OK;
     *out = NULL;
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, db->dbc, &stmt)))
-        return diag(SQL_HANDLE_DBC, db->dbc, err, "cannot allocate an ODBC statement");
+        return conn_diag(db, SQL_HANDLE_DBC, db->dbc, err, "cannot allocate an ODBC statement");
     for (size_t i = 0; i < nparams; i++) {
         const char *v = params[i];
         SQLULEN len = v ? strlen(v) : 1;
@@ -281,11 +329,11 @@ static dr_status execute(dr_db *db, const char *sql, const char *const *params, 
             goto cleanup;
         }
     }
-    db->active = stmt;
+    set_active(db, stmt);
     SQLRETURN rc = SQLExecDirect(stmt, (SQLCHAR *)sql, SQL_NTS);
-    db->active = NULL;
+    set_active(db, NULL);
     if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
-        st = diag(SQL_HANDLE_STMT, stmt, err, "the database refused a statement");
+        st = conn_diag(db, SQL_HANDLE_STMT, stmt, err, "the database refused a statement");
         goto cleanup;
     }
 cleanup:
@@ -321,7 +369,7 @@ dr_status dr_db_exec(dr_db *db, const char *sql, const char *const *params, size
 dr_status dr_db_commit(dr_db *db, dr_error *err)
 {
     if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, db->dbc, SQL_COMMIT)))
-        return diag(SQL_HANDLE_DBC, db->dbc, err, "cannot commit");
+        return conn_diag(db, SQL_HANDLE_DBC, db->dbc, err, "cannot commit");
     return DR_OK;
 }
 
@@ -444,19 +492,19 @@ dr_status dr_cursor_next(dr_cursor *c, int *has_row, const char **values, size_t
             return DR_OK;
         c->pos = 0;
         c->fetched = 0;
-        c->db->active = c->stmt;
+        set_active(c->db, c->stmt);
         SQLRETURN rc = SQLFetch(c->stmt);
-        c->db->active = NULL;
+        set_active(c->db, NULL);
         if (rc == SQL_NO_DATA) {
             c->done = 1;
             return DR_OK;
         }
         if (!SQL_SUCCEEDED(rc))
-            return diag(SQL_HANDLE_STMT, c->stmt, err, "fetching rows failed");
+            return conn_diag(c->db, SQL_HANDLE_STMT, c->stmt, err, "fetching rows failed");
     }
     size_t r = c->pos++;
     if (c->row_status[r] == SQL_ROW_ERROR)
-        return diag(SQL_HANDLE_STMT, c->stmt, err, "fetching a row failed");
+        return conn_diag(c->db, SQL_HANDLE_STMT, c->stmt, err, "fetching a row failed");
     for (size_t i = 0; i < c->ncols; i++) {
         SQLLEN ind = c->inds[i][r];
         if (ind == SQL_NULL_DATA) {

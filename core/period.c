@@ -164,6 +164,10 @@ static dr_status period_fail(dr_error *err, const char *spec, const char *reason
     return dr_fail(err, DR_EUSAGE, "invalid period %s: expected " PERIOD_FORMS, q);
 }
 
+/* The longest relative name must fit the label with its NUL (the fuzzer found it did not). */
+_Static_assert(sizeof "previous-quarter" <= sizeof ((dr_period *)0)->label,
+               "dr_period.label is too short for the relative period names");
+
 static int parse_relative(const char *spec, dr_period *p)
 {
     for (size_t i = 0; i < sizeof relative_periods / sizeof relative_periods[0]; i++) {

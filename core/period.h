@@ -26,7 +26,7 @@ typedef struct dr_period {
     int relative;     /**< 1: anchored on "today" in the report's zone */
     int offset;       /**< relative only: 0 = this, -1 = previous */
     char anchor[11];  /**< absolute only: first day, "YYYY-MM-DD"; "" when relative */
-    char label[16];   /**< canonical spec, e.g. "2026-10", "2026-Q4", "2026-W41",
+    char label[24];   /**< canonical spec, e.g. "2026-10", "2026-Q4", "2026-W41",
                            "previous-month"; used in names and metadata */
 } dr_period;
 

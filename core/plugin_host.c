@@ -77,19 +77,22 @@ static const char *check_descriptor(const dr_plugin *d, const char *expect_name,
 dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
                          dr_error *err)
 {
+    char shown[1024], why_shown[1024];
     memset(out, 0, sizeof *out);
+    dr_printable_copy(path, shown, sizeof shown); /* the directory comes from the user */
     dlerror();
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         const char *e = dlerror();
-        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", path, e ? e : "unknown error");
+        dr_printable_copy(e ? e : "unknown error", why_shown, sizeof why_shown);
+        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, why_shown);
     }
     /* POSIX: a function pointer is read from dlsym through a data pointer. */
     void *sym = dlsym(dl, DR_PLUGIN_ENTRY_SYMBOL);
     if (sym == NULL) {
         dlclose(dl);
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
-                       path, DR_PLUGIN_ENTRY_SYMBOL);
+                       shown, DR_PLUGIN_ENTRY_SYMBOL);
     }
     dr_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
@@ -98,7 +101,7 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
     const char *problem = check_descriptor(desc, expect_name, why, sizeof why);
     if (problem) {
         dlclose(dl);
-        return dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", path, problem);
+        return dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
     }
     out->dl = dl;
     out->desc = desc;
@@ -109,10 +112,10 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
 dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
                          dr_error *err)
 {
-    char path[4096];
+    char path[4096], q[DR_QUOTE_SIZE];
     if (!valid_name(name))
-        return dr_fail(err, DR_EUSAGE, "invalid format '%s': expected a plugin name such as csv, xlsx or json",
-                       name);
+        return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
+                       dr_quote(name, strlen(name), q, sizeof q));
     for (size_t i = 0; i < pp->ndirs; i++) {
         snprintf(path, sizeof path, "%s/%s.so", pp->dirs[i], name);
         if (access(path, F_OK) == 0)
@@ -126,9 +129,11 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
             break;
         used += (size_t)n;
     }
+    char shown[1024];
+    dr_printable_copy(where, shown, sizeof shown); /* directories come from the user */
     return dr_fail(err, DR_EUSAGE,
                    "unknown format '%s': no %s.so in the plugin path (%s); 'dynoreport plugins' lists "
-                   "the formats found", name, name, where);
+                   "the formats found", name, name, shown);
 }
 
 void dr_plugin_unload(dr_loaded_plugin *p)

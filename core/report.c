@@ -33,7 +33,7 @@ static int digits(const char **p, int n, int *v)
     return 1;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM" as produced by report_read.sql */
+/* "YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM[:SS]" as dynoreport_iso8601() writes it */
 static int parse_timestamp(const char *s, dr_timestamp *ts)
 {
     const char *p = s;
@@ -56,7 +56,12 @@ static int parse_timestamp(const char *s, dr_timestamp *ts)
     if (*p != '+' && *p != '-')
         return 0;
     int sign = *p++ == '-' ? -1 : 1;
-    if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || *p != '\0')
+    if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om))
+        return 0;
+    int os = 0; /* local mean time offsets have seconds (+00:19:32); minutes keep the rest */
+    if (*p == ':' && (p++, !digits(&p, 2, &os)))
+        return 0;
+    if (*p != '\0')
         return 0;
     ts->offset_minutes = sign * (oh * 60 + om);
     return 1;

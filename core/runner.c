@@ -52,6 +52,7 @@ typedef struct run_ctx {
     run_meta meta;
     dr_run_info info;
     dr_db *db;
+    int published; /* past the commit (or the --no-persist rollback): files go in place */
 } run_ctx;
 
 dr_status dr_tz_check(const char *tz, dr_error *err)
@@ -71,6 +72,31 @@ dr_status dr_tz_check(const char *tz, dr_error *err)
     return DR_OK;
 }
 
+void dr_interrupt_init(dr_interrupt *intr)
+{
+    intr->signal = 0;
+    intr->db = NULL;
+    pthread_mutex_init(&intr->lock, NULL);
+}
+
+void dr_interrupt_raise(dr_interrupt *intr, int sig)
+{
+    pthread_mutex_lock(&intr->lock);
+    intr->signal = sig;
+    dr_db_cancel(intr->db);
+    pthread_mutex_unlock(&intr->lock);
+}
+
+/* Tell the signal watcher which connection to cancel (NULL before closing it). */
+static void interrupt_watch(dr_interrupt *intr, dr_db *db)
+{
+    if (intr == NULL)
+        return;
+    pthread_mutex_lock(&intr->lock);
+    intr->db = db;
+    pthread_mutex_unlock(&intr->lock);
+}
+
 static dr_status interrupted(const run_ctx *ctx, dr_error *err)
 {
     int sig = ctx->intr ? ctx->intr->signal : 0;
@@ -82,16 +108,28 @@ static dr_status interrupted(const run_ctx *ctx, dr_error *err)
     return st;
 }
 
+/* A signal that cut a run short is what happened, whatever failed on the way (a
+   cancelled statement says "canceling statement due to user request"): say so. */
+static dr_status interrupted_wins(const run_ctx *ctx, dr_status st, dr_error *err)
+{
+    if (st == DR_OK || st == DR_EINTERRUPTED || ctx->published || !ctx->intr || !ctx->intr->signal)
+        return st;
+    dr_error_clear(err);
+    return interrupted(ctx, err);
+}
+
 /* The host side of plugin logging: one line on stderr, prefixed with the format. */
 static void plugin_log(void *log_ctx, dr_log_level level, const char *message)
 {
     static const char *const names[] = {"error", "warning", "info", "debug"};
     const sink *s = log_ctx;
+    char shown[1024];
     if ((unsigned)level > DR_LOG_DEBUG)
         level = DR_LOG_DEBUG;
+    /* a plugin's text is third-party text that may echo option values: escape it */
+    dr_printable_copy(message ? message : "", shown, sizeof shown);
     if (level <= DR_LOG_INFO)
-        fprintf(stderr, "dynoreport: %s: %s: %s\n", s->plugin.desc->name, names[level],
-                message ? message : "");
+        fprintf(stderr, "dynoreport: %s: %s: %s\n", s->plugin.desc->name, names[level], shown);
 }
 
 /* Plugin status -> tool status, with the plugin's own sentence as the message. */
@@ -101,8 +139,13 @@ static dr_status plugin_failure(const sink *s, dr_plugin_status ps, const char *
                  : ps == DR_PLUGIN_EIO     ? DR_EIO
                  : ps == DR_PLUGIN_ENOMEM  ? DR_ENOMEM
                                            : DR_EINTERNAL;
-    return dr_fail(err, st, "plugin '%s' failed in %s: %s", s->plugin.desc->name, stage,
-                   s->errbuf[0] ? s->errbuf : "it gave no reason");
+    char said[sizeof s->errbuf], shown[1024];
+    /* the plugin's sentence often echoes an option value: escape it; and do not trust
+       the plugin to have NUL-terminated the buffer */
+    memcpy(said, s->errbuf, sizeof said);
+    said[sizeof said - 1] = '\0';
+    dr_printable_copy(said[0] ? said : "it gave no reason", shown, sizeof shown);
+    return dr_fail(err, st, "plugin '%s' failed in %s: %s", s->plugin.desc->name, stage, shown);
 }
 
 static int key_allowed(const dr_plugin *d, const char *key)
@@ -171,6 +214,27 @@ static dr_status check_output_dir(const char *dir, dr_error *err)
     return DR_OK;
 }
 
+/* ABI 1.1: plugins that can check their option values do so now, before the database
+   is touched, so a bad value costs nothing. open() checks again (for 1.0 plugins). */
+static dr_status sinks_check_options(run_ctx *ctx, dr_error *err)
+{
+    for (size_t i = 0; i < ctx->nsinks; i++) {
+        sink *s = &ctx->sinks[i];
+        const dr_plugin *d = s->plugin.desc;
+        if (!DR_PLUGIN_HAS(d, check_options) || d->check_options == NULL)
+            continue;
+        s->args = (dr_open_args){
+            .abi_major = DR_PLUGIN_ABI_MAJOR, .size = sizeof(dr_open_args), .options = s->opts,
+            .noptions = s->nopts, .log = plugin_log, .log_ctx = s, .errbuf = s->errbuf,
+            .errbuf_size = sizeof s->errbuf};
+        s->errbuf[0] = '\0';
+        dr_plugin_status ps = d->check_options(&s->args);
+        if (ps != DR_PLUGIN_OK)
+            return plugin_failure(s, ps, "its option check", err);
+    }
+    return DR_OK;
+}
+
 /* Load every format's plugin and check options, template and directory. */
 static dr_status sinks_load(run_ctx *ctx, dr_error *err)
 {
@@ -189,6 +253,8 @@ static dr_status sinks_load(run_ctx *ctx, dr_error *err)
     }
     if (st == DR_OK)
         st = sinks_assign_options(ctx, err);
+    if (st == DR_OK)
+        st = sinks_check_options(ctx, err);
     if (st == DR_OK)
         st = check_output_dir(out->output_dir, err);
     /* The template is checked with sample values now, so a bad one costs no database work. */
@@ -359,8 +425,7 @@ static void ctx_free(run_ctx *ctx)
         s->nopts = 0;
         dr_plugin_unload(&s->plugin);
     }
-    if (ctx->intr)
-        ctx->intr->db = NULL;
+    interrupt_watch(ctx->intr, NULL);
     dr_db_close(ctx->db);
     ctx->db = NULL;
     dr_plugin_path_free(&ctx->path);
@@ -390,8 +455,7 @@ static dr_status connect_checked(run_ctx *ctx, const char *connstr, dr_error *er
     dr_status st = dr_db_connect(connstr, &ctx->db, err);
     if (st != DR_OK)
         return st;
-    if (ctx->intr)
-        ctx->intr->db = ctx->db;
+    interrupt_watch(ctx->intr, ctx->db);
     return dr_schema_check(ctx->db, err);
 }
 
@@ -553,7 +617,11 @@ static dr_status insert_facts(run_ctx *ctx, const dr_run_request *req, long *row
         {"period_start", ctx->meta.start}, {"period_end", ctx->meta.end},
         {"principals", req->all_principals ? NULL : ctx->meta.principals},
     };
-    return dr_db_exec_named(ctx->db, dr_sql_report_insert, p, sizeof p / sizeof p[0], rows, err);
+    dr_status st = dr_db_exec_named(ctx->db, dr_sql_report_insert, p, sizeof p / sizeof p[0], rows, err);
+    if (st == DR_EDATA) /* numeric field overflow (22003) and the like: say what it means */
+        dr_error_prefix(err, "the source data gives numbers the fact table cannot hold (amounts are "
+                             "numeric(14,2), average days numeric(10,4)); nothing was saved: ");
+    return st;
 }
 
 /* Everything after the fact rows exist: feed, finish, commit or roll back, publish. */
@@ -577,6 +645,7 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, FILE *out_stream, d
         dr_db_rollback(ctx->db);
     if (st != DR_OK)
         return st;
+    ctx->published = 1;
     fprintf(out_stream, "%s\n", ctx->meta.run_id);
     if (ctx->out->verbosity > 0)
         fprintf(stderr, "dynoreport: run %s: %ld rows written%s\n", ctx->meta.run_id, nrows,
@@ -620,6 +689,7 @@ dr_status dr_run_execute(const char *connstr, const dr_run_request *req, dr_inte
         st = interrupted(&ctx, err);
     if (st == DR_OK)
         st = write_and_publish(&ctx, req->persist, out_stream, err);
+    st = interrupted_wins(&ctx, st, err);
     if (st != DR_OK && ctx.db)
         dr_db_rollback(ctx.db);
     ctx_free(&ctx);
@@ -690,6 +760,7 @@ dr_status dr_run_export(const char *connstr, const char *run_id, const dr_output
         info_from_meta(&ctx);
         st = write_and_publish(&ctx, 0, out_stream, err);
     }
+    st = interrupted_wins(&ctx, st, err);
     if (st != DR_OK && ctx.db)
         dr_db_rollback(ctx.db);
     ctx_free(&ctx);

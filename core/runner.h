@@ -9,6 +9,7 @@
 #ifndef DR_RUNNER_H
 #define DR_RUNNER_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -50,8 +51,18 @@ typedef struct dr_run_request {
 /** Set by the signal-watching thread; the runner stops at the next step. */
 typedef struct dr_interrupt {
     volatile sig_atomic_t signal; /**< 0, or SIGINT / SIGTERM */
-    struct dr_db *volatile db;    /**< connection to cancel, while one is open */
+    struct dr_db *db;             /**< connection to cancel, while one is open (under lock) */
+    pthread_mutex_t lock;         /**< guards db: a cancel never meets a closed connection */
 } dr_interrupt;
+
+/** Prepare @p intr (no signal, no connection). */
+void dr_interrupt_init(dr_interrupt *intr);
+
+/**
+ * Record signal @p sig and cancel the statement running on the run's connection, if any.
+ * For the signal-watching thread: safe against the runner closing the connection.
+ */
+void dr_interrupt_raise(dr_interrupt *intr, int sig);
 
 /**
  * Load the plugins of @p out and check options, name template and directory,

@@ -196,3 +196,34 @@ void dr_error_prefix(dr_error *err, const char *prefix)
     memcpy(err->msg, prefix, pl);
     err->msg[pl + ml] = '\0';
 }
+
+/* Printable ASCII as it is, any other run of bytes through dr_quote(); runs are short
+   enough (12 bytes plus the rest of a UTF-8 sequence) for dr_quote() never to cut them. */
+void dr_printable_copy(const char *in, char *out, size_t out_size)
+{
+    size_t o = 0;
+    while (*in && o + 1 < out_size) {
+        unsigned char c = (unsigned char)*in;
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out[o++] = *in++;
+            continue;
+        }
+        size_t run = 0;
+        while (in[run] && run < 12 &&
+               !((unsigned char)in[run] >= 0x20 && (unsigned char)in[run] < 0x7f))
+            run++;
+        while (in[run] && run < 15 && ((unsigned char)in[run] & 0xC0) == 0x80)
+            run++;
+        if (run == 0)
+            run = 1; /* a backslash */
+        char q[DR_QUOTE_SIZE];
+        dr_quote(in, run, q, sizeof q);
+        size_t ql = strlen(q) - 2; /* without the quotes */
+        if (o + ql >= out_size)
+            break;
+        memcpy(out + o, q + 1, ql);
+        o += ql;
+        in += run;
+    }
+    out[o] = '\0';
+}

@@ -69,4 +69,13 @@ const char *dr_quote(const char *value, size_t len, char *buf, size_t bufsize);
 /** Put @p prefix in front of the recorded message (adds context at a boundary). */
 void dr_error_prefix(dr_error *err, const char *prefix);
 
+/**
+ * Copy @p in (NUL-terminated) into @p out for a message, whole (not cut like dr_quote):
+ * printable ASCII unchanged; control bytes, malformed UTF-8 and invisible code points
+ * as \xNN, a backslash doubled, other UTF-8 kept (dr_quote's rules). For text that comes
+ * from outside and is shown in full: driver diagnostics (which echo values), connection
+ * strings, plugin messages. Stops early when @p out is full; always NUL-terminated.
+ */
+void dr_printable_copy(const char *in, char *out, size_t out_size);
+
 #endif

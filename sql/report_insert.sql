@@ -6,7 +6,9 @@
 -- comments after code on a line (the build strips whole comment lines only).
 -- A close is the earliest current terminal stage entry of the tenant in the period;
 -- ties on entered_at are broken won-first, then by pipeline_stage_id, so the result is
--- deterministic. Owner = assignee counts once (the assignee slot is emptied then).
+-- deterministic. Owner = assignee counts once: the assignee slot is emptied then, so a
+-- deal's four attribution slots are disjoint and the per-slot aggregates below simply add
+-- up per principal (one hash aggregate per slot beats one row per (principal, deal) pair).
 INSERT INTO dyno_crm.report_rep_performance_fact (
     run_id, tenant_id, principal_type, principal_id, period_start, period_end,
     deals_created_count, deals_closed_won_count, deals_closed_lost_count,
@@ -36,31 +38,49 @@ requested AS (
                     split_part(p.token, ':', 2)::uuid AS principal_id
     FROM unnest(string_to_array(:principals::text, ',')) AS p(token)
 ),
-attributed AS (
-    SELECT a.principal_type, a.principal_id, c.amount, c.created_at, c.id AS deal_id
+deals AS MATERIALIZED (
+    SELECT c.owned_by_user_id AS owner_user,
+           CASE WHEN c.assigned_user_id IS DISTINCT FROM c.owned_by_user_id
+                THEN c.assigned_user_id END AS assignee_user,
+           c.owned_by_group_id AS owner_group,
+           CASE WHEN c.assigned_group_id IS DISTINCT FROM c.owned_by_group_id
+                THEN c.assigned_group_id END AS assignee_group,
+           cl.won,
+           CASE WHEN cl.won THEN COALESCE(c.amount, 0) END AS won_amount,
+           extract(epoch FROM cl.closed_at - c.created_at) AS close_seconds
     FROM created c
-    CROSS JOIN LATERAL (VALUES
-        ('USER'::varchar(20), c.owned_by_user_id),
-        ('USER'::varchar(20), CASE WHEN c.assigned_user_id IS DISTINCT FROM c.owned_by_user_id
-                                   THEN c.assigned_user_id END),
-        ('GROUP'::varchar(20), c.owned_by_group_id),
-        ('GROUP'::varchar(20), CASE WHEN c.assigned_group_id IS DISTINCT FROM c.owned_by_group_id
-                                    THEN c.assigned_group_id END)
-    ) AS a(principal_type, principal_id)
-    WHERE a.principal_id IS NOT NULL
-      AND (:principals::text IS NULL
-           OR (a.principal_type, a.principal_id) IN (SELECT principal_type, principal_id FROM requested))
+    LEFT JOIN closes cl ON cl.deal_id = c.id
+),
+slots AS (
+    SELECT 'USER'::varchar(20) AS principal_type, owner_user AS principal_id,
+           count(*) AS created_count, count(*) FILTER (WHERE won) AS won_count,
+           count(*) FILTER (WHERE NOT won) AS lost_count,
+           sum(won_amount) AS won_amount, sum(close_seconds) AS close_seconds
+    FROM deals WHERE owner_user IS NOT NULL GROUP BY owner_user
+    UNION ALL
+    SELECT 'USER'::varchar(20), assignee_user, count(*), count(*) FILTER (WHERE won),
+           count(*) FILTER (WHERE NOT won), sum(won_amount), sum(close_seconds)
+    FROM deals WHERE assignee_user IS NOT NULL GROUP BY assignee_user
+    UNION ALL
+    SELECT 'GROUP'::varchar(20), owner_group, count(*), count(*) FILTER (WHERE won),
+           count(*) FILTER (WHERE NOT won), sum(won_amount), sum(close_seconds)
+    FROM deals WHERE owner_group IS NOT NULL GROUP BY owner_group
+    UNION ALL
+    SELECT 'GROUP'::varchar(20), assignee_group, count(*), count(*) FILTER (WHERE won),
+           count(*) FILTER (WHERE NOT won), sum(won_amount), sum(close_seconds)
+    FROM deals WHERE assignee_group IS NOT NULL GROUP BY assignee_group
 ),
 metrics AS (
-    SELECT a.principal_type, a.principal_id,
-           count(*) AS created_count,
-           count(*) FILTER (WHERE cl.won) AS won_count,
-           count(*) FILTER (WHERE NOT cl.won) AS lost_count,
-           sum(COALESCE(a.amount, 0)) FILTER (WHERE cl.won) AS won_amount,
-           sum(extract(epoch FROM cl.closed_at - a.created_at)) AS close_seconds
-    FROM attributed a
-    LEFT JOIN closes cl ON cl.deal_id = a.deal_id
-    GROUP BY a.principal_type, a.principal_id
+    SELECT s.principal_type, s.principal_id,
+           sum(s.created_count)::bigint AS created_count,
+           sum(s.won_count)::bigint AS won_count,
+           sum(s.lost_count)::bigint AS lost_count,
+           sum(s.won_amount) AS won_amount,
+           sum(s.close_seconds) AS close_seconds
+    FROM slots s
+    WHERE :principals::text IS NULL
+       OR (s.principal_type, s.principal_id) IN (SELECT principal_type, principal_id FROM requested)
+    GROUP BY s.principal_type, s.principal_id
 ),
 targets AS (
     SELECT principal_type, principal_id FROM requested

@@ -1,11 +1,19 @@
 -- Read the fact rows of one run back, in the order of the contract, as text.
 -- Timestamps are written in the session's TimeZone, which the runner sets to the
 -- report's zone for the transaction (dynoreport_iso8601 adds the offset).
-SELECT f.run_id::text, f.tenant_id::text, f.principal_type, f.principal_id::text,
-       dyno_crm.dynoreport_iso8601(f.period_start), dyno_crm.dynoreport_iso8601(f.period_end),
-       f.deals_created_count::text, f.deals_closed_won_count::text,
-       f.deals_closed_lost_count::text, f.total_amount_won::text, f.avg_deal_size_won::text,
-       f.avg_time_to_close_days::text, f.win_rate::text
+-- Every column is cast to a bounded varchar: psqlODBC describes text as 8190 characters
+-- wide, and the row array would then reserve 8 KiB a cell (39 instead of 14 MiB peak RSS,
+-- docs/performance.md). The bounds hold the widest value of each type with room to
+-- spare (uuid 36; timestamp with microseconds, offset and a 6-digit year 34; bigint 20;
+-- numeric(14,2) 16), so the casts never cut anything.
+SELECT f.run_id::varchar(36), f.tenant_id::varchar(36), f.principal_type,
+       f.principal_id::varchar(36),
+       dyno_crm.dynoreport_iso8601(f.period_start)::varchar(48),
+       dyno_crm.dynoreport_iso8601(f.period_end)::varchar(48),
+       f.deals_created_count::varchar(24), f.deals_closed_won_count::varchar(24),
+       f.deals_closed_lost_count::varchar(24), f.total_amount_won::varchar(24),
+       f.avg_deal_size_won::varchar(24), f.avg_time_to_close_days::varchar(24),
+       f.win_rate::varchar(24)
 FROM dyno_crm.report_rep_performance_fact f
 WHERE f.run_id = :run_id::uuid
 ORDER BY f.principal_type, f.principal_id

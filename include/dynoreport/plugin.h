@@ -165,10 +165,25 @@ typedef struct dr_plugin {
     dr_plugin_status (*end)(void *handle);
     /** Free the handle (after end, or instead of it on failure). Never fails. */
     void (*destroy)(void *handle);
+
+    /* ---- ABI 1.1: appended; a host reads it only when `size` covers it ---- */
+
+    /**
+     * Optional (NULL: not provided). Check the options before the run does any work
+     * (before the database is touched), so a bad value costs nothing. @p args carries
+     * only abi_major, size, options, noptions, log, log_ctx, errbuf and errbuf_size;
+     * run, columns and path are NULL. Return DR_PLUGIN_OK or DR_PLUGIN_EOPTION.
+     * open() must still check its options: a 1.0 host never calls this.
+     */
+    dr_plugin_status (*check_options)(const dr_open_args *args);
 } dr_plugin;
 
-/** Size of the first published dr_plugin (ABI 1.0); the smallest a host accepts. */
+/** Size of the first published dr_plugin (ABI 1.0, up to destroy); the smallest a host accepts. */
 #define DR_PLUGIN_MIN_SIZE (offsetof(dr_plugin, destroy) + sizeof(void (*)(void *)))
+
+/** Does a descriptor of @p d->size bytes hold @p field (appended fields)? */
+#define DR_PLUGIN_HAS(d, field) \
+    ((d)->size >= offsetof(dr_plugin, field) + sizeof(((const dr_plugin *)0)->field))
 
 /** Type of the entry point. */
 typedef const dr_plugin *(*dr_plugin_entry_fn)(void);

@@ -209,6 +209,17 @@ static dr_plugin_status csv_end(void *handle)
     return dr_pc_file_close(&h->out, h->args, "CSV");
 }
 
+/* ABI 1.1: the host checks options before any work; open() parses them again. */
+static dr_plugin_status csv_check_options(const dr_open_args *args)
+{
+    csv_handle *scratch = calloc(1, sizeof *scratch);
+    if (scratch == NULL)
+        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking csv options");
+    dr_plugin_status st = parse_options(args, scratch);
+    free(scratch);
+    return st;
+}
+
 static const dr_plugin csv_descriptor = {
     .abi_major = DR_PLUGIN_ABI_MAJOR,
     .size = sizeof(dr_plugin),
@@ -221,6 +232,7 @@ static const dr_plugin csv_descriptor = {
     .row = csv_row,
     .end = csv_end,
     .destroy = csv_destroy,
+    .check_options = csv_check_options,
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

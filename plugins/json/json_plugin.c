@@ -476,6 +476,17 @@ static dr_plugin_status json_end(void *handle)
     return closed != DR_PLUGIN_OK ? closed : st;
 }
 
+/* ABI 1.1: the host checks options before any work; open() parses them again. */
+static dr_plugin_status json_check_options(const dr_open_args *args)
+{
+    json_handle *scratch = calloc(1, sizeof *scratch);
+    if (scratch == NULL)
+        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking json options");
+    dr_plugin_status st = parse_options(args, scratch);
+    free(scratch);
+    return st;
+}
+
 static const dr_plugin json_descriptor = {
     .abi_major = DR_PLUGIN_ABI_MAJOR,
     .size = sizeof(dr_plugin),
@@ -488,6 +499,7 @@ static const dr_plugin json_descriptor = {
     .row = json_row,
     .end = json_end,
     .destroy = json_destroy,
+    .check_options = json_check_options,
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

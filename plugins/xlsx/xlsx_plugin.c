@@ -1075,6 +1075,17 @@ static dr_plugin_status xlsx_end(void *handle)
     return DR_PLUGIN_OK;
 }
 
+/* ABI 1.1: the host checks options before any work; open() parses them again. */
+static dr_plugin_status xlsx_check_options(const dr_open_args *args)
+{
+    xlsx_handle *scratch = calloc(1, sizeof *scratch);
+    if (scratch == NULL)
+        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking xlsx options");
+    dr_plugin_status st = parse_options(args, scratch);
+    free(scratch);
+    return st;
+}
+
 static const dr_plugin xlsx_descriptor = {
     .abi_major = DR_PLUGIN_ABI_MAJOR,
     .size = sizeof(dr_plugin),
@@ -1087,6 +1098,7 @@ static const dr_plugin xlsx_descriptor = {
     .row = xlsx_row,
     .end = xlsx_end,
     .destroy = xlsx_destroy,
+    .check_options = xlsx_check_options,
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

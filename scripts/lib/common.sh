@@ -12,6 +12,8 @@ DR_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Every Debian package a build, the tests or the demo need. Append with
 #   DR_APT_PACKAGES+=(name ...)
+# (clang + libclang-rt-14-dev: the libFuzzer stage; util-linux / mount: the tests mount
+# tmpfs and bind mounts as output directories; valgrind: the memcheck stage)
 DR_APT_PACKAGES=(
     build-essential cmake pkg-config git
     unixodbc unixodbc-dev odbc-postgresql
@@ -20,6 +22,8 @@ DR_APT_PACKAGES=(
     python3 python3-psycopg2 python3-openpyxl
     libreoffice-calc-nogui poppler-utils
     valgrind time procps ca-certificates
+    clang libclang-rt-14-dev
+    util-linux mount
 )
 
 # Use the PostgreSQL 15 binaries by full path: other tools called pg_ctl/initdb may be on PATH.

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -203,14 +204,21 @@ def tool_env(plugin_path=True):
     return env
 
 
+def tool_command(args, connect=None):
+    """The command line running dynoreport [--connect CONNECT] ARGS, behind the wrapper
+    named by DYNOREPORT_TEST_WRAPPER if set (e.g. "valgrind --error-exitcode=99 ...")."""
+    cmd = shlex.split(os.environ.get("DYNOREPORT_TEST_WRAPPER", ""))
+    cmd.append(os.environ["DYNOREPORT_BIN"])
+    if connect is not None:
+        cmd += ["--connect", connect]
+    return cmd + list(args)
+
+
 def run_tool(args, connect=None, plugin_path=True, timeout=TOOL_TIMEOUT):
     """Run dynoreport [--connect CONNECT] ARGS; returns (rc, stdout, stderr) as text.
     The build's plugins are found through DYNOREPORT_PLUGIN_PATH unless plugin_path is
     False."""
-    cmd = [os.environ["DYNOREPORT_BIN"]]
-    if connect is not None:
-        cmd += ["--connect", connect]
-    cmd += list(args)
+    cmd = tool_command(args, connect)
     p = subprocess.run(cmd, env=tool_env(plugin_path), stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")

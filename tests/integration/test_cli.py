@@ -32,7 +32,11 @@ class DbInitTests(drtest.ToolTestCase):
         self.assertLessEqual({"report_run", "report_rep_performance_fact", "dynoreport_schema_version"},
                              tables)
         versions = self.db.query(VERSIONS_SQL)
-        self.assertEqual([(v, n) for v, n, _ in versions], [(1, "001_report_tables.sql")])
+        migrations = sorted(f for f in os.listdir(os.path.join(drtest.REPO_ROOT, "sql", "migrations"))
+                            if f.endswith(".sql"))
+        self.assertEqual([(v, n) for v, n, _ in versions],
+                         [(int(f.split("_")[0]), f) for f in migrations])
+        self.assertEqual(versions[0][1], "001_report_tables.sql")
         # the 13 fact columns, in the DDL's order
         columns = [r[0] for r in self.db.query(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'dyno_crm'"

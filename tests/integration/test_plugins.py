@@ -137,6 +137,35 @@ class BadPluginTest(ToolTestCase):
         self.assertNotIn("garbage", out)
         self.assertIn("garbage from a plugin on stdout", err)
 
+    def test_abi_1_0_descriptor_is_accepted_and_read_only_up_to_its_size(self):
+        # oldsize.so puts an aborting check_options past its 1.0 size: reading it would crash
+        outdir = self.make_dir()
+        rc, out, err = drtest.run_tool(
+            ["run", *PERIOD, "--plugin-dir", self.plugdir, "--format", "oldsize,csv",
+             "--output-dir", outdir], connect=self.db.odbc)
+        run_id, paths = self.assert_run_ok(rc, out, err, nfiles=2)
+        facts = self.db.query("SELECT principal_id::text FROM dyno_crm.report_rep_performance_fact"
+                              " WHERE run_id = %s ORDER BY principal_type, principal_id", (run_id,))
+        with open([p for p in paths if p.endswith(".txt")][0], encoding="utf-8") as f:
+            self.assertEqual(f.read().splitlines(), [r[0] for r in facts])
+
+    def test_bad_option_value_is_refused_before_the_database_is_touched(self):
+        # ABI 1.1 check_options: with an unreachable database, a bad value still gives 64
+        # (the option check ran first), not 69 (a connection attempt)
+        unreachable = drtest.odbc_set(self.db.odbc, "Port", "1")
+        for formats, opt, shown in (("csv", "csv.bom=perhaps", "'perhaps'"),
+                                    ("json", "json.ndjson=2", "'2'"),
+                                    ("csv,xlsx", "xlsx.max_rows=0", "'0'")):
+            with self.subTest(opt=opt):
+                outdir = self.make_dir()
+                rc, out, err = drtest.run_tool(
+                    ["run", *PERIOD, "--format", formats, "--opt", opt, "--output-dir", outdir],
+                    connect=unreachable)
+                self.assertEqual(rc, 64, err)
+                self.assertIn("option check", err)
+                self.assertIn(shown, err)
+                self.assert_dir_empty(outdir)
+
     def test_plugins_command_reports_bad_files(self):
         rc, out, err = drtest.run_tool(["plugins", "--plugin-dir", self.plugdir], plugin_path=False)
         self.assertEqual(rc, 0, err)

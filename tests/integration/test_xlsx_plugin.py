@@ -65,13 +65,14 @@ OPENFN = C.CFUNCTYPE(C.c_int, C.POINTER(OpenArgs), C.POINTER(C.c_void_p))
 ROWFN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.POINTER(Value))
 ENDFN = C.CFUNCTYPE(C.c_int, C.c_void_p)
 DESTROYFN = C.CFUNCTYPE(None, C.c_void_p)
+CHECKFN = C.CFUNCTYPE(C.c_int, C.POINTER(OpenArgs))  # ABI 1.1, appended
 
 
 class Plugin(C.Structure):
     _fields_ = [("abi_major", C.c_uint32), ("size", C.c_uint32), ("name", C.c_char_p),
                 ("version", C.c_char_p), ("description", C.c_char_p), ("extension", C.c_char_p),
                 ("option_keys", C.POINTER(C.c_char_p)), ("open", OPENFN), ("row", ROWFN),
-                ("end", ENDFN), ("destroy", DESTROYFN)]
+                ("end", ENDFN), ("destroy", DESTROYFN), ("check_options", CHECKFN)]
 
 
 SCHEMA = [  # name, label, type, scale
