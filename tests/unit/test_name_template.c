@@ -1,24 +1,15 @@
 /* Unit tests for name_template.c: output file names from --name templates. */
-#include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "unit_check.h"
 #include "name_template.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define CHECK(cond, input, len) CHECK_INPUT(cond, input, len)
 
 #define TENANT "123e4567-e89b-12d3-a456-426614174000"
 #define RUN_ID "0b6f8c3e-2d7a-4c39-9a51-7f0e2b9d4c11"
 #define STAY_INSIDE "the file name must stay inside the output directory (no '/' or '..')"
-
-/* Record a check together with the input it was about, so a failing table row is identifiable. */
-static void check(int ok, const char *cond, const char *input, size_t len, unsigned line)
-{
-    char q[DR_QUOTE_SIZE], msg[512];
-    snprintf(msg, sizeof msg, "%s  [input %s]", cond, dr_quote(input, len, q, sizeof q));
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "", CU_FALSE);
-}
-#define CHECK(cond, input, len) check((cond) != 0, #cond, (input), (len), __LINE__)
 
 static dr_name_vars standard_vars(void)
 {

@@ -1,23 +1,13 @@
 /* Unit tests for principal.c: UUIDs and USER: / GROUP: principals. */
-#include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "unit_check.h"
 #include "principal.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define CHECK(cond, input) CHECK_INPUT(cond, input, unit_len(input))
 
 #define EXAMPLE "123e4567-e89b-12d3-a456-426614174000"
-
-/* Record a check together with the input it was about, so a failing table row is identifiable. */
-static void check(int ok, const char *cond, const char *input, unsigned line)
-{
-    char q[DR_QUOTE_SIZE], msg[512];
-    snprintf(msg, sizeof msg, "%s  [input %s]", cond,
-             dr_quote(input, input ? strlen(input) : 0, q, sizeof q));
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "", CU_FALSE);
-}
-#define CHECK(cond, input) check((cond) != 0, #cond, (input), __LINE__)
 
 static const struct {
     const char *text;

@@ -1,20 +1,11 @@
 /* Unit tests for status.c: exit codes, messages, first-error-wins, dr_quote(). */
-#include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "unit_check.h"
 #include "status.h"
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Record a check together with the case it was about, so a failing table row is identifiable. */
-static void check(int ok, const char *cond, size_t row, unsigned line)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s  [row %zu]", cond, row);
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, msg, __FILE__, "", CU_FALSE);
-}
-#define CHECK(cond, row) check((cond) != 0, #cond, (row), __LINE__)
+#define CHECK(cond, row) CHECK_ROW(cond, row)
 
 static void test_exit_codes(void)
 {
