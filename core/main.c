@@ -212,8 +212,9 @@ static void store_free(arg_store *s)
 }
 
 /* Apply [defaults] of the configuration under whatever the command line set. */
-static int output_defaults(dr_cli *cli, const dr_settings *s, dr_output_request *out, arg_store *store,
-                           const char *cmd)
+/* Apply one settings block (a [job] or [defaults]) under what is already set. */
+static int apply_settings(dr_cli *cli, const dr_settings *s, dr_output_request *out, arg_store *store,
+                          const char *cmd)
 {
     if (out->nformats == 0 && s->formats) {
         char *b = store_dup(store, s->formats);
@@ -227,10 +228,8 @@ static int output_defaults(dr_cli *cli, const dr_settings *s, dr_output_request 
                                         dr_quote(s->formats, strlen(s->formats), q, sizeof q)));
         }
     }
-    if (out->nformats == 0)
-        out->formats[out->nformats++] = "csv";
-    if (!out->output_dir)
-        out->output_dir = s->output_dir ? s->output_dir : ".";
+    if (!out->output_dir && s->output_dir)
+        out->output_dir = s->output_dir;
     if (!out->name_template && s->name)
         out->name_template = s->name;
     if (!out->plugin_dir && s->plugin_dir)
@@ -245,6 +244,20 @@ static int output_defaults(dr_cli *cli, const dr_settings *s, dr_output_request 
     for (size_t i = 0; i < ncli && out->nopts < DR_MAX_OPTS; i++)
         out->opts[out->nopts++] = cli_opts[i];
     out->verbosity = cli->verbosity;
+    return 0;
+}
+
+/* [defaults] under the command line, then the built-in defaults: csv into ".". */
+static int output_defaults(dr_cli *cli, const dr_settings *s, dr_output_request *out, arg_store *store,
+                           const char *cmd)
+{
+    int rc = apply_settings(cli, s, out, store, cmd);
+    if (rc != 0)
+        return rc;
+    if (out->nformats == 0)
+        out->formats[out->nformats++] = "csv";
+    if (!out->output_dir)
+        out->output_dir = ".";
     return 0;
 }
 
@@ -425,6 +438,127 @@ static int cmd_run(dr_cli *cli, int argc, char **argv)
     return rc;
 }
 
+/* ---- job ---------------------------------------------------------------------- */
+
+/* A bad value in a [job] is a configuration error (78) that names file, job and key. */
+static dr_status job_value_error(dr_cli *cli, const char *job, const char *key, dr_error *err)
+{
+    char prefix[512], shown[256];
+    dr_printable_copy(job, shown, sizeof shown);
+    snprintf(prefix, sizeof prefix, "%s: [job %s] key '%s': ", cli->cfg.path ? cli->cfg.path : "",
+             shown, key);
+    dr_error_prefix(err, prefix);
+    err->status = DR_ECONFIG;
+    return DR_ECONFIG;
+}
+
+/* Fill the run request of a [job NAME] (everything but the tenant). */
+static dr_status job_request(dr_cli *cli, const dr_config_job *job, dr_run_request *req,
+                             arg_store *store, dr_error *err)
+{
+    const dr_settings *s = &job->s;
+    const char *missing = !s->tenant ? "tenant" : !s->principals ? "principals" : !s->period ? "period" : NULL;
+    if (missing) {
+        dr_fail(err, DR_ECONFIG, "needs a value");
+        return job_value_error(cli, job->name, missing, err);
+    }
+    if (strcmp(s->principals, "all") == 0) {
+        req->all_principals = 1;
+    } else {
+        char *b = store_dup(store, s->principals);
+        const char *items[DR_MAX_PRINCIPALS];
+        size_t n = 0;
+        if (b == NULL || split_list(b, items, DR_MAX_PRINCIPALS, &n) < 0 || n == 0) {
+            dr_fail(err, DR_ECONFIG, "expected all or a comma list of USER:UUID / GROUP:UUID (at most %d)",
+                    DR_MAX_PRINCIPALS);
+            return job_value_error(cli, job->name, "principals", err);
+        }
+        for (size_t i = 0; i < n; i++)
+            if (dr_principal_parse(items[i], &req->principals[req->nprincipals++], err) != DR_OK)
+                return job_value_error(cli, job->name, "principals", err);
+    }
+    req->period_text = s->period;
+    if (dr_period_parse(s->period, &req->period, err) != DR_OK)
+        return job_value_error(cli, job->name, "period", err);
+    req->tz = s->tz ? s->tz : cli->cfg.defaults.tz ? cli->cfg.defaults.tz : "UTC";
+    if (dr_tz_check(req->tz, err) != DR_OK)
+        return job_value_error(cli, job->name, "tz", err);
+    req->persist = 1;
+    return DR_OK;
+}
+
+static int cmd_job(dr_cli *cli, int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        printf("Usage: dynoreport job NAME\n\n"
+               "Run the [job NAME] of the configuration file, for schedulers (cron, systemd\n"
+               "timers). The job's keys override [defaults]. With tenant = all, one run per\n"
+               "tenant that has deals; each run prints its run id, then its files' paths.\n");
+        return argc == 2 ? 0 : dr_status_exit_code(DR_EUSAGE, 0);
+    }
+    dr_error err = {0};
+    const dr_config_job *job = dr_config_job_find(&cli->cfg, argv[1]);
+    if (job == NULL) {
+        char q[DR_QUOTE_SIZE], where[512];
+        dr_printable_copy(cli->cfg.path ? cli->cfg.path : "", where, sizeof where);
+        return report(&err, dr_fail(&err, DR_ECONFIG, "no job %s in %s: expected a [job NAME] section",
+                                    dr_quote(argv[1], strlen(argv[1]), q, sizeof q),
+                                    cli->cfg.path ? where : "the configuration (no configuration file found)"));
+    }
+    dr_run_request *req = calloc(1, sizeof *req);
+    arg_store store = {0};
+    char (*tenants)[DR_UUID_LEN + 1] = NULL;
+    size_t ntenants = 0;
+    int rc = -1, first_failure = 0;
+    if (req == NULL)
+        return report(&err, dr_fail(&err, DR_ENOMEM, "out of memory"));
+    dr_status st = job_request(cli, job, req, &store, &err);
+    if (st == DR_OK && (rc = apply_settings(cli, &job->s, &req->out, &store, "job ")) == 0 &&
+        (rc = output_defaults(cli, &cli->cfg.defaults, &req->out, &store, "job ")) == 0)
+        rc = -1;
+    if (rc < 0 && st == DR_OK)
+        st = dr_output_check(&req->out, &err);
+    if (rc < 0 && st == DR_OK)
+        st = resolve_connection(cli, &err);
+    if (rc < 0 && st == DR_OK && strcmp(job->s.tenant, "all") == 0) {
+        st = dr_list_tenants(cli->connstr, &tenants, &ntenants, &err);
+    } else if (rc < 0 && st == DR_OK) {
+        if ((tenants = malloc(sizeof *tenants)) == NULL)
+            st = dr_fail(&err, DR_ENOMEM, "out of memory");
+        else if (dr_uuid_parse(job->s.tenant, "tenant", tenants[0], &err) != DR_OK)
+            st = job_value_error(cli, job->name, "tenant", &err);
+        else
+            ntenants = 1;
+    }
+    if (rc < 0 && st != DR_OK)
+        rc = report(&err, st);
+    /* One run per tenant, each its own transaction; a failed tenant does not stop the
+       others, and the first failure's exit code is the job's. */
+    FILE *results = rc < 0 ? results_stream() : NULL;
+    for (size_t i = 0; rc < 0 && i < ntenants; i++) {
+        dr_error run_err = {0};
+        memcpy(req->tenant, tenants[i], sizeof req->tenant);
+        dr_status run_st = dr_run_execute(cli->connstr, req, &cli->intr, results, &run_err);
+        if (run_st != DR_OK) {
+            int code = report(&run_err, run_st);
+            fprintf(stderr, "dynoreport: job %s: the run for tenant %s failed (exit %d)\n", job->name,
+                    tenants[i], code);
+            if (first_failure == 0)
+                first_failure = code;
+        }
+        if (cli->intr.signal)
+            break;
+    }
+    if (results)
+        results_close(results);
+    if (rc < 0)
+        rc = first_failure;
+    free(tenants);
+    store_free(&store);
+    free(req);
+    return rc;
+}
+
 /* ---- export ------------------------------------------------------------------- */
 
 static int cmd_export(dr_cli *cli, int argc, char **argv)
@@ -532,6 +666,7 @@ static const dr_command commands[] = {
     {"db", cmd_db, "db init [--with-source-indexes]   create or upgrade the tables"},
     {"run", cmd_run, "run --tenant ... --period ...     compute, save and write a report"},
     {"export", cmd_export, "export --run-id UUID              write a saved run's files again"},
+    {"job", cmd_job, "job NAME                         run a [job NAME] of the configuration file"},
     {"plugins", cmd_plugins, "plugins                          list the output formats found"},
 };
 
@@ -612,7 +747,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], commands[i].name) == 0)
             cmd = &commands[i];
     if (cmd == NULL)
-        return usage_error("", "unknown command %s: expected db, run, export or plugins", argv[optind]);
+        return usage_error("", "unknown command %s: expected db, run, export, job or plugins", argv[optind]);
 
     dr_error err = {0};
     dr_status st = dr_config_load(cli.config_path, &cli.cfg, &err);

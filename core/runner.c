@@ -766,3 +766,45 @@ dr_status dr_run_export(const char *connstr, const char *run_id, const dr_output
     ctx_free(&ctx);
     return st;
 }
+
+dr_status dr_list_tenants(const char *connstr, char (**out)[DR_UUID_LEN + 1], size_t *n, dr_error *err)
+{
+    dr_db *db = NULL;
+    dr_cursor *c = NULL;
+    char (*ids)[DR_UUID_LEN + 1] = NULL;
+    size_t count = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    dr_status st = dr_db_connect(connstr, &db, err);
+    if (st == DR_OK)
+        st = dr_db_query(db, "SELECT DISTINCT tenant_id::text FROM dyno_crm.deal ORDER BY 1", NULL, 0, 0,
+                         &c, err);
+    while (st == DR_OK) {
+        const char *v[1];
+        size_t l[1];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, v, l, err)) != DR_OK || !has)
+            break;
+        if (v[0] == NULL || l[0] != DR_UUID_LEN)
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *grown = realloc(ids, cap * sizeof *ids);
+            if (grown == NULL) {
+                st = dr_fail(err, DR_ENOMEM, "out of memory listing tenants");
+                break;
+            }
+            ids = grown;
+        }
+        memcpy(ids[count++], v[0], DR_UUID_LEN + 1);
+    }
+    dr_cursor_close(c);
+    dr_db_close(db);
+    if (st != DR_OK) {
+        free(ids);
+        return st;
+    }
+    *out = ids;
+    *n = count;
+    return DR_OK;
+}

@@ -85,4 +85,10 @@ dr_status dr_run_export(const char *connstr, const char *run_id, const dr_output
 /** Check a time zone name's form (IANA-like: letters first, then A-Z a-z 0-9 _ + - /). */
 dr_status dr_tz_check(const char *tz, dr_error *err);
 
+/**
+ * The tenants that have deals (for a job with `tenant = all`), in UUID order.
+ * @p out receives a malloc'd array of @p n canonical UUIDs; free() it.
+ */
+dr_status dr_list_tenants(const char *connstr, char (**out)[DR_UUID_LEN + 1], size_t *n, dr_error *err);
+
 #endif
