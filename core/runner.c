@@ -412,7 +412,7 @@ static dr_status sinks_publish(run_ctx *ctx, FILE *out_stream, dr_error *err)
 
 static void ctx_free(run_ctx *ctx)
 {
-    for (size_t i = 0; i < ctx->nsinks || i < DR_MAX_FORMATS; i++) {
+    for (size_t i = 0; i < DR_MAX_FORMATS; i++) { /* a failed load leaves its slot empty */
         sink *s = &ctx->sinks[i];
         if (s->handle && s->plugin.desc)
             s->plugin.desc->destroy(s->handle);
