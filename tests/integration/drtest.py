@@ -301,3 +301,16 @@ class ToolTestCase(unittest.TestCase):
             self.assertTrue(os.path.isabs(path) or os.path.exists(path), path)
             self.assertTrue(os.path.isfile(path), f"{path} printed but missing")
         return lines[0], lines[1:]
+
+
+class FixtureTestCase(ToolTestCase):
+    """A test class on a database of its own: the edge-case fixture and `db init`
+    (cls.db, dropped after the class) and a psycopg2 connection to it (cls.conn)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.db = fixture_database()
+        cls.addClassCleanup(cls.db.drop)
+        cls.conn = cls.db.connect()
+        cls.addClassCleanup(cls.conn.close)

@@ -55,13 +55,7 @@ CASES = [
 ]
 
 
-class FailureTests(drtest.ToolTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.db = drtest.fixture_database()
-        cls.addClassCleanup(cls.db.drop)
+class FailureTests(drtest.FixtureTestCase):
 
     def check_failure(self, args, code, texts, conn_change, dir_kind):
         parent = self.make_dir()

@@ -136,7 +136,7 @@ def mount_or_skip(testcase, mount_args, target, what):
     testcase.addCleanup(subprocess.run, ["umount", "-l", target], capture_output=True)
 
 
-class FaultTestCase(drtest.ToolTestCase):
+class FaultTestCase(drtest.FixtureTestCase):
     """A fixture database per class, and the all-or-nothing assertions."""
 
     @classmethod
@@ -144,8 +144,6 @@ class FaultTestCase(drtest.ToolTestCase):
         super().setUpClass()
         cls.plugdir = faulty_plugin_dir()
         cls.admin = admin_dsn()
-        cls.db = drtest.fixture_database()
-        cls.addClassCleanup(cls.db.drop)
         cls.start, cls.end = reference.period_bounds(PERIOD, TZ)
 
     def state(self):

@@ -122,13 +122,7 @@ def snapshot(db):
     return out
 
 
-class HostileTestCase(drtest.ToolTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.db = drtest.fixture_database()
-        cls.addClassCleanup(cls.db.drop)
+class HostileTestCase(drtest.FixtureTestCase):
 
     def run_args(self, outdir, **change):
         """run for T1 / March 2026 with the options in CHANGE (name -> bytes) replaced."""

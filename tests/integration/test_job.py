@@ -10,15 +10,7 @@ import reference
 from drtest import ALICE, BOB, NOBODY, T1, T2
 
 
-class JobTests(drtest.ToolTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.db = drtest.fixture_database()
-        cls.addClassCleanup(cls.db.drop)
-        cls.conn = cls.db.connect()
-        cls.addClassCleanup(cls.conn.close)
+class JobTests(drtest.FixtureTestCase):
 
     def write_config(self, body):
         path = os.path.join(self.make_dir(), "dynoreport.conf")

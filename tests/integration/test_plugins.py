@@ -12,7 +12,7 @@ import subprocess
 import unittest
 
 import drtest
-from drtest import T1, ToolTestCase
+from drtest import T1
 
 PERIOD = ["--tenant", T1, "--all-principals", "--period", "2026-03", "--tz", "America/New_York"]
 
@@ -31,17 +31,7 @@ def build_example(dest_dir):
     return out
 
 
-class ExamplePluginTest(ToolTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.db = drtest.fixture_database()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.db.drop()
-        super().tearDownClass()
-
+class ExamplePluginTest(drtest.FixtureTestCase):
     def test_markdown_plugin_built_outside_the_tree(self):
         plugdir = self.make_dir()
         build_example(plugdir)
@@ -84,19 +74,13 @@ class ExamplePluginTest(ToolTestCase):
         self.assert_no_new_run(self.db, before)
 
 
-class BadPluginTest(ToolTestCase):
+class BadPluginTest(drtest.FixtureTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.plugdir = os.environ.get("DYNOREPORT_TEST_PLUGIN_DIR", "")
         if not os.path.isfile(os.path.join(cls.plugdir, "faulty.so")):
             raise AssertionError(f"DYNOREPORT_TEST_PLUGIN_DIR={cls.plugdir!r} has no faulty.so (run via ctest)")
-        cls.db = drtest.fixture_database()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.db.drop()
-        super().tearDownClass()
 
     def run_failing(self, formats, opts, rc_expected, message):
         outdir = self.make_dir()

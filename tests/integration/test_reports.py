@@ -50,15 +50,7 @@ def bounds_of(spec, tz):
     return reference.range_bounds(spec[1], spec[2], tz)
 
 
-class ReportTests(drtest.ToolTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.db = drtest.fixture_database()
-        cls.addClassCleanup(cls.db.drop)
-        cls.conn = cls.db.connect()
-        cls.addClassCleanup(cls.conn.close)
+class ReportTests(drtest.FixtureTestCase):
 
     # ---- helpers -------------------------------------------------------------------
 
