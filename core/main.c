@@ -193,25 +193,36 @@ static int split_list(char *buf, const char **out, size_t max, size_t *n)
 
 /* Copy of option strings that need splitting; freed at exit of the command. */
 typedef struct arg_store {
-    char *bufs[64];
-    size_t n;
+    char **bufs;
+    size_t n, cap;
 } arg_store;
 
+/* A copy that lives until store_free; NULL when out of memory. */
 static char *store_dup(arg_store *s, const char *v)
 {
-    if (s->n >= 64)
-        return NULL;
-    return s->bufs[s->n++] = strdup(v);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **grown = realloc(s->bufs, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        s->bufs = grown;
+        s->cap = cap;
+    }
+    char *copy = strdup(v);
+    if (copy != NULL)
+        s->bufs[s->n++] = copy;
+    return copy;
 }
 
 static void store_free(arg_store *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->bufs[i]);
-    s->n = 0;
+    free(s->bufs);
+    s->bufs = NULL;
+    s->n = s->cap = 0;
 }
 
-/* Apply [defaults] of the configuration under whatever the command line set. */
 /* Apply one settings block (a [job] or [defaults]) under what is already set. */
 static int apply_settings(dr_cli *cli, const dr_settings *s, dr_output_request *out, arg_store *store,
                           const char *cmd)
