@@ -615,3 +615,22 @@ dr_status dr_db_query_named(dr_db *db, const char *sql, const dr_param *params, 
     free(ns.sql);
     return st;
 }
+
+dr_status dr_db_fetch_row_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
+                                char *const *dst, const size_t *sizes, size_t ncols, int *found,
+                                dr_error *err)
+{
+    dr_cursor *c = NULL;
+    const char *v[DR_MAX_PARAMS];
+    size_t l[DR_MAX_PARAMS];
+    *found = 0;
+    dr_status st = dr_db_query_named(db, sql, params, nparams, 1, &c, err);
+    if (st == DR_OK && (dr_cursor_ncols(c) < ncols || dr_cursor_ncols(c) > DR_MAX_PARAMS))
+        st = dr_fail(err, DR_EINTERNAL, "a lookup returned %zu columns, expected %zu", dr_cursor_ncols(c), ncols);
+    if (st == DR_OK)
+        st = dr_cursor_next(c, found, v, l, err);
+    for (size_t i = 0; st == DR_OK && *found && i < ncols; i++)
+        snprintf(dst[i], sizes[i], "%s", v[i] ? v[i] : "");
+    dr_cursor_close(c);
+    return st;
+}

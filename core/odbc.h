@@ -99,4 +99,13 @@ dr_status dr_db_exec_named(dr_db *db, const char *sql, const dr_param *params, s
 /** dr_db_query with ":name" placeholders bound from @p params. */
 dr_status dr_db_query_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
                             size_t batch, dr_cursor **out, dr_error *err);
+/**
+ * Run a query expected to give at most one row and copy its first @p ncols values into
+ * @p dst (each of @p sizes[i] bytes; SQL NULL becomes ""). *@p found says whether there
+ * was a row. For the many small lookups (a version, a zone, a run's header).
+ */
+dr_status dr_db_fetch_row_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
+                                char *const *dst, const size_t *sizes, size_t ncols, int *found,
+                                dr_error *err);
+
 #endif

@@ -443,13 +443,6 @@ static void info_from_meta(run_ctx *ctx)
         .tool_version = DR_VERSION};
 }
 
-/* Copy the columns of one row into fixed fields; NULL is an empty string. */
-static void copy_cols(const char **v, char *const *dst, const size_t *size, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(dst[i], size[i], "%s", v[i] ? v[i] : "");
-}
-
 static dr_status connect_checked(run_ctx *ctx, const char *connstr, dr_error *err)
 {
     dr_status st = dr_db_connect(connstr, &ctx->db, err);
@@ -470,16 +463,13 @@ static dr_status set_zone(run_ctx *ctx, const char *tz, dr_error *err)
        people do not expect (UTC+3 is three hours *behind* UTC): names with digits must be
        in the zone database itself ('Etc/GMT+3' is). Plain names skip that 50 ms lookup. */
     if (strpbrk(tz, "0123456789")) {
-        dr_cursor *c = NULL;
-        const char *v[1];
-        size_t l[1];
-        st = dr_db_query_named(ctx->db, "SELECT count(*) FROM pg_catalog.pg_timezone_names WHERE name = :tz",
-                               p, 1, 1, &c, err);
-        if (st == DR_OK)
-            st = dr_cursor_next(c, &known, v, l, err);
-        if (st == DR_OK)
-            known = known && v[0] && strcmp(v[0], "0") != 0;
-        dr_cursor_close(c);
+        char count[24] = "0";
+        char *const dst[1] = {count};
+        const size_t size[1] = {sizeof count};
+        st = dr_db_fetch_row_named(ctx->db,
+                                   "SELECT count(*) FROM pg_catalog.pg_timezone_names WHERE name = :tz",
+                                   p, 1, dst, size, 1, &known, err);
+        known = known && strcmp(count, "0") != 0;
     }
     if (st == DR_OK && known) {
         dr_error e = {0};
@@ -537,29 +527,22 @@ static dr_status resolve_period(run_ctx *ctx, const dr_run_request *req, dr_erro
         {"to_local", req->has_range ? req->to.local : NULL},
         {"to_off", req->to.offset},
     };
-    dr_cursor *c = NULL;
-    const char *v[9];
-    size_t l[9];
+    run_meta *m = &ctx->meta;
+    char ordered[8];
+    char *const dst[9] = {m->run_id, m->start, m->end, m->generated, m->period_label,
+                          m->from_c, m->to_c, m->generated_c, ordered};
+    const size_t size[9] = {sizeof m->run_id, sizeof m->start, sizeof m->end, sizeof m->generated,
+                            sizeof m->period_label, sizeof m->from_c, sizeof m->to_c,
+                            sizeof m->generated_c, sizeof ordered};
     int has = 0;
-    dr_status st = dr_db_query_named(ctx->db, resolve_sql, p, sizeof p / sizeof p[0], 1, &c, err);
-    if (st == DR_OK)
-        st = dr_cursor_next(c, &has, v, l, err);
+    dr_status st = dr_db_fetch_row_named(ctx->db, resolve_sql, p, sizeof p / sizeof p[0], dst, size, 9,
+                                         &has, err);
     if (st == DR_OK && !has)
         st = dr_fail(err, DR_EINTERNAL, "the period query returned no row");
-    if (st == DR_OK) {
-        run_meta *m = &ctx->meta;
-        char *const dst[8] = {m->run_id, m->start, m->end, m->generated, m->period_label,
-                              m->from_c, m->to_c, m->generated_c};
-        const size_t size[8] = {sizeof m->run_id, sizeof m->start, sizeof m->end,
-                                sizeof m->generated, sizeof m->period_label, sizeof m->from_c,
-                                sizeof m->to_c, sizeof m->generated_c};
-        copy_cols(v, dst, size, 8);
-        if (strcmp(v[8], "1") != 0)
-            st = dr_fail(err, DR_EUSAGE, "--from %s%s must be before --to %s%s (in %s: %s .. %s)",
-                         req->from.local, req->from.offset, req->to.local, req->to.offset, req->tz,
-                         m->start, m->end);
-    }
-    dr_cursor_close(c);
+    if (st == DR_OK && strcmp(ordered, "1") != 0)
+        st = dr_fail(err, DR_EUSAGE, "--from %s%s must be before --to %s%s (in %s: %s .. %s)",
+                     req->from.local, req->from.offset, req->to.local, req->to.offset, req->tz,
+                     m->start, m->end);
     return st;
 }
 
@@ -696,66 +679,90 @@ dr_status dr_run_execute(const char *connstr, const dr_run_request *req, dr_inte
     return st;
 }
 
+/* The principals a saved run asked for, one row each ("all" when it asked for all): a
+   list of hundreds does not fit one fetched cell. */
+static dr_status saved_principals(run_ctx *ctx, const char *run_id, dr_error *err)
+{
+    dr_param p[] = {{"run_id", run_id}};
+    dr_cursor *c = NULL;
+    size_t used = 0, cap = 0;
+    char *list = NULL;
+    dr_status st = dr_db_query_named(ctx->db,
+                                     "SELECT x.token FROM dyno_crm.report_run r,"
+                                     " jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.parameters -> 'principals')"
+                                     " = 'array' THEN r.parameters -> 'principals' END) AS x(token)"
+                                     " WHERE r.id = :run_id::uuid",
+                                     p, 1, 0, &c, err);
+    while (st == DR_OK) {
+        const char *v[1];
+        size_t l[1];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, v, l, err)) != DR_OK || !has || v[0] == NULL)
+            break;
+        if (used + l[0] + 2 > cap) {
+            cap = (used + l[0] + 2) * 2;
+            char *grown = realloc(list, cap);
+            if (grown == NULL) {
+                st = dr_fail(err, DR_ENOMEM, "out of memory");
+                break;
+            }
+            list = grown;
+        }
+        if (used)
+            list[used++] = ',';
+        memcpy(list + used, v[0], l[0] + 1);
+        used += l[0];
+    }
+    dr_cursor_close(c);
+    if (st == DR_OK && list == NULL && (list = strdup("all")) == NULL)
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st != DR_OK) {
+        free(list);
+        return st;
+    }
+    ctx->meta.principals = list;
+    return DR_OK;
+}
+
 dr_status dr_run_export(const char *connstr, const char *run_id, const dr_output_request *out,
                         dr_interrupt *intr, FILE *out_stream, dr_error *err)
 {
     run_ctx ctx = {.out = out, .intr = intr};
-    dr_cursor *c = NULL;
+    run_meta *m = &ctx.meta;
+    dr_param p[] = {{"run_id", run_id}};
+    int has = 0;
     dr_status st = sinks_load(&ctx, err);
     if (st == DR_OK)
         st = connect_checked(&ctx, connstr, err);
     /* The run's zone first, so its timestamps are written as the run wrote them. */
-    dr_param p[] = {{"run_id", run_id}};
-    const char *v[9];
-    size_t l[9];
-    int has = 0;
-    if (st == DR_OK)
-        st = dr_db_query_named(ctx.db, "SELECT time_zone FROM dyno_crm.report_run WHERE id = :run_id::uuid",
-                               p, 1, 1, &c, err);
-    if (st == DR_OK)
-        st = dr_cursor_next(c, &has, v, l, err);
+    if (st == DR_OK) {
+        char *const dst[1] = {m->tz};
+        const size_t size[1] = {sizeof m->tz};
+        st = dr_db_fetch_row_named(ctx.db, "SELECT time_zone FROM dyno_crm.report_run WHERE id = :run_id::uuid",
+                                   p, 1, dst, size, 1, &has, err);
+    }
     if (st == DR_OK && !has)
         st = dr_fail(err, DR_EDATA, "no run '%s' in the database: expected the id a 'dynoreport run' printed",
                      run_id);
     if (st == DR_OK)
-        snprintf(ctx.meta.tz, sizeof ctx.meta.tz, "%s", v[0]);
-    dr_cursor_close(c);
-    c = NULL;
-    if (st == DR_OK)
-        st = set_zone(&ctx, ctx.meta.tz, err);
-    if (st == DR_OK)
-        st = dr_db_query_named(
+        st = set_zone(&ctx, m->tz, err);
+    if (st == DR_OK) {
+        char *const dst[9] = {m->run_id, m->tenant, m->period_label, m->start, m->end,
+                              m->generated, m->from_c, m->to_c, m->generated_c};
+        const size_t size[9] = {sizeof m->run_id, sizeof m->tenant, sizeof m->period_label,
+                                sizeof m->start, sizeof m->end, sizeof m->generated,
+                                sizeof m->from_c, sizeof m->to_c, sizeof m->generated_c};
+        st = dr_db_fetch_row_named(
             ctx.db,
             "SELECT id::text, tenant_id::text, period_label, dyno_crm.dynoreport_iso8601(period_start),"
             " dyno_crm.dynoreport_iso8601(period_end), dyno_crm.dynoreport_iso8601(generated_at),"
             " to_char(period_start, 'YYYYMMDD\"T\"HH24MISS'), to_char(period_end, 'YYYYMMDD\"T\"HH24MISS'),"
             " to_char(generated_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"')"
             " FROM dyno_crm.report_run WHERE id = :run_id::uuid",
-            p, 1, 1, &c, err);
-    if (st == DR_OK)
-        st = dr_cursor_next(c, &has, v, l, err);
-    if (st == DR_OK && has) {
-        run_meta *m = &ctx.meta;
-        char *const dst[9] = {m->run_id, m->tenant, m->period_label, m->start, m->end,
-                              m->generated, m->from_c, m->to_c, m->generated_c};
-        const size_t size[9] = {sizeof m->run_id, sizeof m->tenant, sizeof m->period_label,
-                                sizeof m->start, sizeof m->end, sizeof m->generated,
-                                sizeof m->from_c, sizeof m->to_c, sizeof m->generated_c};
-        copy_cols(v, dst, size, 9);
+            p, 1, dst, size, 9, &has, err);
     }
-    dr_cursor_close(c);
-    c = NULL;
     if (st == DR_OK)
-        st = dr_db_query_named(ctx.db,
-                               "SELECT CASE WHEN jsonb_typeof(parameters -> 'principals') = 'array'"
-                               " THEN array_to_string(ARRAY(SELECT jsonb_array_elements_text(parameters -> 'principals')), ',')"
-                               " ELSE 'all' END FROM dyno_crm.report_run WHERE id = :run_id::uuid",
-                               p, 1, 1, &c, err);
-    if (st == DR_OK)
-        st = dr_cursor_next(c, &has, v, l, err);
-    if (st == DR_OK && has && (ctx.meta.principals = strdup(v[0] ? v[0] : "all")) == NULL)
-        st = dr_fail(err, DR_ENOMEM, "out of memory");
-    dr_cursor_close(c);
+        st = saved_principals(&ctx, run_id, err);
     if (st == DR_OK) {
         info_from_meta(&ctx);
         st = write_and_publish(&ctx, 0, out_stream, err);

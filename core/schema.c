@@ -161,17 +161,16 @@ static dr_status list_migrations(const char *dir, char **names, size_t *count, d
     return st;
 }
 
-static dr_status query_int(dr_db *db, const char *sql, const char *param, int *out, dr_error *err)
+/* A single integer (count, version) of a query with at most one :version parameter. */
+static dr_status query_int(dr_db *db, const char *sql, const char *version, int *out, dr_error *err)
 {
-    dr_cursor *c = NULL;
-    const char *v[1];
-    size_t l[1];
-    int has = 0;
-    dr_status st = dr_db_query(db, sql, &param, param ? 1 : 0, 1, &c, err);
-    if (st == DR_OK)
-        st = dr_cursor_next(c, &has, v, l, err);
-    *out = (st == DR_OK && has && v[0]) ? atoi(v[0]) : 0;
-    dr_cursor_close(c);
+    char text[32] = "0";
+    char *const dst[1] = {text};
+    const size_t size[1] = {sizeof text};
+    dr_param p[] = {{"version", version}};
+    int found = 0;
+    dr_status st = dr_db_fetch_row_named(db, sql, p, version ? 1 : 0, dst, size, 1, &found, err);
+    *out = st == DR_OK && found ? atoi(text) : 0;
     return st;
 }
 
@@ -203,7 +202,7 @@ dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *versi
         char vtext[16];
         int done = 0;
         snprintf(vtext, sizeof vtext, "%d", migration_version(names[i]));
-        st = query_int(db, "SELECT count(*) FROM dyno_crm.dynoreport_schema_version WHERE version = ?::integer",
+        st = query_int(db, "SELECT count(*) FROM dyno_crm.dynoreport_schema_version WHERE version = :version::integer",
                        vtext, &done, err);
         if (st != DR_OK || done)
             continue;

@@ -255,6 +255,23 @@ class ReportTests(drtest.FixtureTestCase):
         self.assertEqual(os.listdir(outdir), [os.path.basename(path)])
         self.assertEqual(drtest.count_runs(self.db), runs, "export must not add a run")
 
+    def test_export_of_a_run_with_hundreds_of_principals(self):
+        # the saved principals list (12 KB here) is longer than one fetched cell may be;
+        # export must still rebuild the JSON, whose head carries that list, byte for byte
+        asked = [("USER", ALICE)] + [("USER", str(uuid.UUID(int=i + 1))) for i in range(299)]
+        outdir = self.make_dir()
+        run_id, path = self.run_report(T1, ["--period", "2026-03"], "UTC", principals=asked,
+                                       extra=["--format", "json"], outdir=outdir)
+        with open(path, "rb") as f:
+            original = f.read()
+        self.assertIn(f"USER:{ALICE},USER:00000000-0000-0000-0000-000000000001".encode(), original)
+        again = self.make_dir()
+        rc, out, err = drtest.run_tool(["export", "--run-id", run_id, "--format", "json",
+                                        "--output-dir", again], connect=self.db.odbc)
+        _, paths = self.assert_run_ok(rc, out, err)
+        with open(paths[0], "rb") as f:
+            self.assertEqual(f.read(), original)
+
     def test_export_unknown_run_id(self):
         outdir = self.make_dir()
         unknown = str(uuid.uuid4())
