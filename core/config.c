@@ -1,3 +1,5 @@
+/* The INI configuration file (sections, keys, line numbers in errors) and the precedence
+   rules: command line > [job] > [defaults] > built-in defaults; connection lookup order. */
 #include "config.h"
 
 #include <errno.h>
@@ -256,5 +258,152 @@ dr_status dr_config_read_password(const char *path, char *out, size_t out_size, 
     if (r == NULL)
         return dr_fail(err, DR_ECONFIG, "the password file %s is empty", Q(path, qp));
     out[strcspn(out, "\r\n")] = '\0';
+    return DR_OK;
+}
+
+char *dr_strstore_dup(dr_strstore *s, const char *v)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **grown = realloc(s->bufs, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        s->bufs = grown;
+        s->cap = cap;
+    }
+    char *copy = strdup(v);
+    if (copy != NULL)
+        s->bufs[s->n++] = copy;
+    return copy;
+}
+
+void dr_strstore_free(dr_strstore *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->bufs[i]);
+    free(s->bufs);
+    s->bufs = NULL;
+    s->n = s->cap = 0;
+}
+
+int dr_split_list(char *buf, const char **out, size_t max, size_t *n)
+{
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ' || *t == '\t')
+            t++;
+        size_t len = strlen(t);
+        while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+            t[--len] = '\0';
+        if (*t == '\0')
+            continue;
+        if (*n >= max)
+            return -1;
+        out[(*n)++] = t;
+    }
+    return 0;
+}
+
+/* One settings block ([job] or [defaults]) under what is already set in @p out. */
+static dr_status apply_settings(const dr_config *cfg, const dr_settings *s, dr_output_request *out,
+                                dr_strstore *store, dr_error *err)
+{
+    char where[512], q[DR_QUOTE_SIZE];
+    dr_printable_copy(cfg->path ? cfg->path : "", where, sizeof where);
+    if (out->nformats == 0 && s->formats) {
+        char *b = dr_strstore_dup(store, s->formats);
+        if (b == NULL)
+            return dr_fail(err, DR_ENOMEM, "out of memory");
+        if (dr_split_list(b, out->formats, DR_MAX_FORMATS, &out->nformats) < 0)
+            return dr_fail(err, DR_ECONFIG, "%s: 'formats' lists more than %d formats in %s", where,
+                           DR_MAX_FORMATS, Q(s->formats, q));
+        if (out->nformats == 0)
+            return dr_fail(err, DR_ECONFIG, "%s: 'formats' has no format in %s: expected a "
+                           "comma list such as csv,xlsx,json", where, Q(s->formats, q));
+    }
+    if (!out->output_dir && s->output_dir)
+        out->output_dir = s->output_dir;
+    if (!out->name_template && s->name)
+        out->name_template = s->name;
+    if (!out->plugin_dir && s->plugin_dir)
+        out->plugin_dir = s->plugin_dir;
+    /* this block's options go before what is there, so the more specific ones win */
+    size_t keep = out->nopts, add = s->nopts;
+    if (keep + add > DR_MAX_OPTS)
+        return dr_fail(err, DR_ECONFIG, "%s: more than %d plugin options (opt keys and --opt) in all",
+                       where, DR_MAX_OPTS);
+    memmove(out->opts + add, out->opts, keep * sizeof *out->opts);
+    for (size_t i = 0; i < add; i++)
+        out->opts[i] = s->opts[i];
+    out->nopts = keep + add;
+    return DR_OK;
+}
+
+dr_status dr_config_output(const dr_config *cfg, const dr_settings *job, dr_output_request *out,
+                           dr_strstore *store, dr_error *err)
+{
+    dr_status st = DR_OK;
+    if (job)
+        st = apply_settings(cfg, job, out, store, err);
+    if (st == DR_OK)
+        st = apply_settings(cfg, &cfg->defaults, out, store, err);
+    if (st != DR_OK)
+        return st;
+    if (out->nformats == 0)
+        out->formats[out->nformats++] = "csv";
+    if (!out->output_dir)
+        out->output_dir = ".";
+    return DR_OK;
+}
+
+const char *dr_config_tz(const dr_config *cfg, const dr_settings *job, const char *cli_tz)
+{
+    if (cli_tz)
+        return cli_tz;
+    if (job && job->tz)
+        return job->tz;
+    return cfg->defaults.tz ? cfg->defaults.tz : "UTC";
+}
+
+dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, const char *cli_dsn,
+                               const char *env_connect, const char *env_dsn, char *out, size_t out_size,
+                               dr_error *err)
+{
+    const char *connect = cli_connect, *dsn = cli_dsn;
+    if (!connect && !dsn) {
+        connect = env_connect && *env_connect ? env_connect : NULL;
+        dsn = env_dsn && *env_dsn ? env_dsn : NULL;
+    }
+    if (!connect && !dsn) {
+        connect = cfg->connect;
+        dsn = cfg->dsn;
+    }
+    int n;
+    if (connect)
+        n = snprintf(out, out_size, "%s", connect);
+    else if (dsn)
+        n = snprintf(out, out_size, "DSN=%s;", dsn);
+    else
+        return dr_fail(err, DR_ECONFIG,
+                       "no database connection: expected --connect 'Driver=...;Server=...;', --dsn NAME, "
+                       "DYNOREPORT_CONNECT, DYNOREPORT_DSN or [connection] in the configuration file");
+    if (n < 0 || (size_t)n >= out_size - 1)
+        return dr_fail(err, DR_EUSAGE, "the connection string is longer than %zu bytes", out_size - 2);
+    if (cfg->password_file) {
+        char pw[512];
+        dr_status st = dr_config_read_password(cfg->password_file, pw, sizeof pw, err);
+        if (st != DR_OK)
+            return st;
+        size_t len = strlen(out);
+        if (len && out[len - 1] != ';')
+            out[len++] = ';', out[len] = '\0';
+        /* braces let the password hold ';' (ODBC connection string quoting) */
+        n = snprintf(out + len, out_size - len, "PWD={%s};", pw);
+        memset(pw, 0, sizeof pw);
+        if (n < 0 || (size_t)n >= out_size - len)
+            return dr_fail(err, DR_ECONFIG, "the connection string with the password is too long");
+    }
     return DR_OK;
 }

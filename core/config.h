@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "output.h"
 #include "status.h"
 
 #define DR_CONFIG_DEFAULT_PATH "/etc/dynoreport/dynoreport.conf"
@@ -64,5 +65,50 @@ const dr_config_job *dr_config_job_find(const dr_config *cfg, const char *name);
  * @return DR_OK or DR_ECONFIG naming the file (not its content).
  */
 dr_status dr_config_read_password(const char *path, char *out, size_t out_size, dr_error *err);
+
+/** Longest connection string taken (with the password file's PWD). */
+#define DR_CONNSTR_MAX 4096
+
+/** Copies of strings that live until dr_strstore_free (split lists point into them). */
+typedef struct dr_strstore {
+    char **bufs;
+    size_t n, cap;
+} dr_strstore;
+
+/** A copy of @p v that lives until dr_strstore_free; NULL when out of memory. */
+char *dr_strstore_dup(dr_strstore *s, const char *v);
+
+/** Free every copy. NULL-safe, idempotent. */
+void dr_strstore_free(dr_strstore *s);
+
+/**
+ * Split the comma list in @p buf (modified) into @p out: spaces and tabs around an item
+ * are dropped, and so are empty items. Appends after the @p *n items already there.
+ * @return 0, or -1 when there would be more than @p max items.
+ */
+int dr_split_list(char *buf, const char **out, size_t max, size_t *n);
+
+/**
+ * The output request of a command, by precedence: what the command line set in @p out
+ * wins, then the [job] settings @p job (NULL for run and export), then [defaults], then
+ * the built-in defaults (csv into "."). Options (opt = PLUGIN.KEY=VALUE) of every level
+ * are kept, lowest first, so the most specific value for a key wins.
+ * @return DR_OK, or DR_ECONFIG naming file and key for a bad 'formats' value.
+ */
+dr_status dr_config_output(const dr_config *cfg, const dr_settings *job, dr_output_request *out,
+                           dr_strstore *store, dr_error *err);
+
+/** The report zone by precedence: @p cli_tz, [job] tz, [defaults] tz, "UTC". */
+const char *dr_config_tz(const dr_config *cfg, const dr_settings *job, const char *cli_tz);
+
+/**
+ * The connection string by precedence: --connect / --dsn, else $DYNOREPORT_CONNECT /
+ * $DYNOREPORT_DSN (@p env_connect / @p env_dsn, "" counts as unset), else [connection];
+ * a DSN becomes "DSN=NAME;". [connection] password_file adds PWD={...}.
+ * @return DR_OK, DR_ECONFIG when there is none, DR_EUSAGE when it is too long.
+ */
+dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, const char *cli_dsn,
+                               const char *env_connect, const char *env_dsn, char *out, size_t out_size,
+                               dr_error *err);
 
 #endif

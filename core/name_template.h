@@ -17,7 +17,7 @@ typedef struct dr_name_vars {
     const char *report;    /**< {report}    e.g. "rep_performance" */
     const char *tenant;    /**< {tenant}    tenant UUID */
     const char *period;    /**< {period}    e.g. "2026-10" */
-    const char *from;      /**< {from}      e.g. "20261001T000000-0400" */
+    const char *from;      /**< {from}      e.g. "20261001T000000" (local time in the report zone) */
     const char *to;        /**< {to} */
     const char *run_id;    /**< {run_id} */
     const char *generated; /**< {generated} e.g. "20261105T093000Z" */

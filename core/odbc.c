@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sql_embedded.h"
+
 /* Widest text value we fetch in a row array; wider values are an error, not a truncation. */
 #define DR_MAX_CELL 8192
 #define DR_DEFAULT_BATCH 512
@@ -267,9 +269,9 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         goto cleanup;
     }
     /* Constants only: the session's zone must not leak into any value (SPEC §10). */
-    st = dr_db_exec(db, "SET TimeZone = 'UTC'", NULL, 0, NULL, err);
+    st = dr_db_exec(db, dr_sql_session_time_zone, NULL, 0, NULL, err);
     if (st == DR_OK)
-        st = dr_db_exec(db, "SET application_name = 'dynoreport'", NULL, 0, NULL, err);
+        st = dr_db_exec(db, dr_sql_session_application_name, NULL, 0, NULL, err);
     if (st == DR_OK)
         st = dr_db_commit(db, err);
 cleanup:

@@ -424,3 +424,20 @@ dr_status dr_ts_arg_parse(const char *text, const char *what, dr_ts_arg *out, dr
     format_ts(&f, out);
     return DR_OK;
 }
+
+dr_status dr_tz_check(const char *tz, dr_error *err)
+{
+    size_t n = tz ? strlen(tz) : 0;
+    int ok = n > 0 && n <= DR_TZ_MAX && ((tz[0] >= 'A' && tz[0] <= 'Z') || (tz[0] >= 'a' && tz[0] <= 'z'));
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = tz[i];
+        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+             c == '+' || c == '-' || c == '/';
+    }
+    if (!ok) {
+        char q[DR_QUOTE_SIZE];
+        return dr_fail(err, DR_EUSAGE, "invalid time zone %s: expected an IANA name such as "
+                       "Europe/Berlin, America/New_York or UTC", dr_quote(tz ? tz : "", n, q, sizeof q));
+    }
+    return DR_OK;
+}

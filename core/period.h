@@ -4,7 +4,7 @@
  *
  * Parsing only validates and normalises text. The boundaries themselves are
  * computed by PostgreSQL in the report's time zone (so DST is right): see
- * runner.c, which binds the fields below as parameters.
+ * period_db.c, which binds the fields below as parameters.
  */
 #ifndef DR_PERIOD_H
 #define DR_PERIOD_H
@@ -63,5 +63,15 @@ typedef struct dr_ts_arg {
  * ("--from"; NULL gives "timestamp"). @p out is written only on success.
  */
 dr_status dr_ts_arg_parse(const char *text, const char *what, dr_ts_arg *out, dr_error *err);
+
+/** Longest time zone name taken. */
+#define DR_TZ_MAX 64
+
+/**
+ * Check a time zone name's form (IANA-like: a letter first, then A-Z a-z 0-9 _ + - /,
+ * at most DR_TZ_MAX bytes). Whether the zone exists is PostgreSQL's to say (period_db.h).
+ * @return DR_OK or DR_EUSAGE naming the value.
+ */
+dr_status dr_tz_check(const char *tz, dr_error *err);
 
 #endif

@@ -1,3 +1,5 @@
+/* Finding, loading and checking output plugins: the search path, dlopen(RTLD_NOW |
+   RTLD_LOCAL), the descriptor checks before any call, and undo on failure. */
 #include "plugin_host.h"
 
 #include <dirent.h>

@@ -1,3 +1,5 @@
+/* The 13 fact columns of the report and the conversion of their text (as the database
+   gives it) into typed values for the plugins. */
 #include "report.h"
 
 #include <errno.h>

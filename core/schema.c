@@ -1,3 +1,5 @@
+/* `db init`: the migrations of sql/migrations, applied in order under an advisory lock, and
+   the schema check of `run`; every statement comes from sql/ (embedded or read at run time). */
 #include "schema.h"
 
 #include <dirent.h>
@@ -7,8 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Any constant works; it only has to be the same for every dynoreport. */
-#define DR_SCHEMA_LOCK_KEY "7262610001"
+#include "sql_embedded.h"
+#include "sqltext.h"
+
 #define DR_MAX_MIGRATIONS 256
 
 static int is_dir(const char *path)
@@ -27,12 +30,14 @@ const char *dr_sql_dir(void)
     return DR_SQL_SOURCE_DIR;
 }
 
-static dr_status read_file(const char *path, char **out, dr_error *err)
+/* The whole of @p path, NUL-terminated, in *@p out (malloc'd), its length in *@p out_len. */
+static dr_status read_file(const char *path, char **out, size_t *out_len, dr_error *err)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, cap = 0;
     *out = NULL;
+    *out_len = 0;
     if (f == NULL)
         return dr_fail(err, DR_ECONFIG, "cannot read SQL file '%s': %s", path, strerror(errno));
     for (;;) {
@@ -59,59 +64,38 @@ static dr_status read_file(const char *path, char **out, dr_error *err)
     }
     buf[len] = '\0';
     *out = buf;
+    *out_len = len;
     return DR_OK;
 }
 
-/*
- * Run every statement of a SQL script: "--" comments are dropped (psqlODBC has been
- * broken by them) and statements are split on ';' outside quotes. Dollar quoting is
- * not supported: our scripts do not use it.
- */
+/* Run every statement of a SQL script, split and stripped of comments by dr_sqltext_split. */
 static dr_status run_script(dr_db *db, const char *path, dr_error *err)
 {
     char *text = NULL;
-    dr_status st = read_file(path, &text, err);
+    size_t len = 0;
+    dr_sqltext sql = {0};
+    char prefix[1024];
+    dr_status st = read_file(path, &text, &len, err);
     if (st != DR_OK)
-        return st;
-    size_t len = strlen(text);
-    char *stmt = malloc(len + 1);
-    if (stmt == NULL) {
-        free(text);
-        return dr_fail(err, DR_ENOMEM, "out of memory running '%s'", path);
+        goto cleanup;
+    st = dr_sqltext_split(text, len, &sql, err);
+    if (st != DR_OK) {
+        snprintf(prefix, sizeof prefix, "cannot apply '%s': ", path);
+        dr_error_prefix(err, prefix);
+        goto cleanup;
     }
-    size_t o = 0;
-    char quote = 0;
-    for (const char *p = text;; p++) {
-        if (*p == '\0' || (!quote && *p == ';')) {
-            stmt[o] = '\0';
-            size_t blank = strspn(stmt, " \t\r\n");
-            if (stmt[blank] != '\0') {
-                st = dr_db_exec(db, stmt, NULL, 0, NULL, err);
-                if (st != DR_OK) {
-                    /* name the file; the database's own message is already in err */
-                    char prefix[512];
-                    snprintf(prefix, sizeof prefix, "applying '%s' failed: ", path);
-                    dr_error_prefix(err, prefix);
-                    break;
-                }
-            }
-            o = 0;
-            if (*p == '\0')
-                break;
-            continue;
+    for (size_t i = 0; i < sql.count; i++) {
+        st = dr_db_exec(db, sql.stmts[i].text, NULL, 0, NULL, err);
+        if (st != DR_OK) {
+            /* name the file and line; the database's own message is already in err */
+            snprintf(prefix, sizeof prefix, "applying '%s' (the statement at line %zu) failed: ", path,
+                     sql.stmts[i].line);
+            dr_error_prefix(err, prefix);
+            goto cleanup;
         }
-        if (!quote && p[0] == '-' && p[1] == '-') {
-            while (p[1] != '\0' && p[1] != '\n')
-                p++;
-            continue;
-        }
-        if (quote && *p == quote)
-            quote = 0;
-        else if (!quote && (*p == '\'' || *p == '"'))
-            quote = *p;
-        stmt[o++] = *p;
     }
-    free(stmt);
+cleanup:
+    dr_sqltext_free(&sql);
     free(text);
     return st;
 }
@@ -189,31 +173,23 @@ dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *versi
         st = dr_fail(err, DR_ECONFIG, "no migrations (NNN_name.sql) found in '%s'", dir);
         goto cleanup;
     }
-    st = dr_db_exec(db, "SELECT pg_advisory_xact_lock(" DR_SCHEMA_LOCK_KEY ")", NULL, 0, NULL, err);
+    st = dr_db_exec_named(db, dr_sql_schema_lock, NULL, 0, NULL, err);
     if (st == DR_OK)
-        st = dr_db_exec(db, "CREATE SCHEMA IF NOT EXISTS dyno_crm", NULL, 0, NULL, err);
+        st = dr_db_exec_named(db, dr_sql_schema_create, NULL, 0, NULL, err);
     if (st == DR_OK)
-        st = dr_db_exec(db,
-                        "CREATE TABLE IF NOT EXISTS dyno_crm.dynoreport_schema_version ("
-                        " version integer PRIMARY KEY, name text NOT NULL,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())",
-                        NULL, 0, NULL, err);
+        st = dr_db_exec_named(db, dr_sql_schema_version_create, NULL, 0, NULL, err);
     for (size_t i = 0; st == DR_OK && i < count; i++) {
         char vtext[16];
         int done = 0;
         snprintf(vtext, sizeof vtext, "%d", migration_version(names[i]));
-        st = query_int(db, "SELECT count(*) FROM dyno_crm.dynoreport_schema_version WHERE version = :version::integer",
-                       vtext, &done, err);
+        st = query_int(db, dr_sql_schema_version_applied, vtext, &done, err);
         if (st != DR_OK || done)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         st = run_script(db, path, err);
         if (st == DR_OK) {
-            const char *params[2] = {vtext, names[i]};
-            st = dr_db_exec(db,
-                            "INSERT INTO dyno_crm.dynoreport_schema_version (version, name) "
-                            "VALUES (?::integer, ?)",
-                            params, 2, NULL, err);
+            dr_param p[] = {{"version", vtext}, {"name", names[i]}};
+            st = dr_db_exec_named(db, dr_sql_schema_version_insert, p, 2, NULL, err);
         }
         if (st == DR_OK)
             (*applied)++;
@@ -223,8 +199,7 @@ dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *versi
         st = run_script(db, path, err);
     }
     if (st == DR_OK)
-        st = query_int(db, "SELECT COALESCE(max(version), 0) FROM dyno_crm.dynoreport_schema_version",
-                       NULL, version, err);
+        st = query_int(db, dr_sql_schema_version_max, NULL, version, err);
     if (st == DR_OK)
         st = dr_db_commit(db, err);
 cleanup:
@@ -238,12 +213,9 @@ cleanup:
 dr_status dr_schema_check(dr_db *db, dr_error *err)
 {
     int present = 0, version = 0;
-    dr_status st = query_int(db, "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'dyno_crm' "
-                                 "AND tablename = 'dynoreport_schema_version'",
-                             NULL, &present, err);
+    dr_status st = query_int(db, dr_sql_schema_version_table_exists, NULL, &present, err);
     if (st == DR_OK && present)
-        st = query_int(db, "SELECT COALESCE(max(version), 0) FROM dyno_crm.dynoreport_schema_version",
-                       NULL, &version, err);
+        st = query_int(db, dr_sql_schema_version_max, NULL, &version, err);
     if (st != DR_OK)
         return st;
     if (version < 1)

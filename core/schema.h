@@ -17,7 +17,9 @@ const char *dr_sql_dir(void);
 /**
  * Bring the dynoreport tables to the newest schema version, in one transaction
  * under an advisory lock (two concurrent inits are safe; a second run does nothing).
- * With @p source_indexes, also create the optional indexes on the source tables.
+ * With @p source_indexes, also run sql/source_indexes.sql (the optional indexes on the
+ * source tables). Scripts are split into statements, and their comments removed, by
+ * dr_sqltext_split(), the rule the embedded statements go through at build time.
  * @p applied receives the number of migrations applied now, @p version the version after.
  */
 dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *version,

@@ -1,3 +1,5 @@
+/* The one status enum: its sentences, its exit codes (sysexits), error recording, and
+   quoting of untrusted text for messages. */
 #include "status.h"
 
 #include <stdarg.h>
@@ -49,11 +51,25 @@ dr_status dr_fail(dr_error *err, dr_status st, const char *fmt, ...)
     return st;
 }
 
+dr_status dr_fail_usage(dr_error *err, const char *fmt, const char *value)
+{
+    char q[DR_QUOTE_SIZE];
+    const char *mark = strstr(fmt, "%s");
+    int head = mark ? (int)(mark - fmt) : (int)strlen(fmt);
+    if (err == NULL || err->status != DR_OK)
+        return DR_EUSAGE;
+    dr_fail(err, DR_EUSAGE, "%.*s%s%s", head, fmt, value && mark ? dr_quote(value, strlen(value), q, sizeof q) : "",
+            mark ? mark + 2 : "");
+    err->usage_hint = 1;
+    return DR_EUSAGE;
+}
+
 void dr_error_clear(dr_error *err)
 {
     if (err) {
         err->status = DR_OK;
         err->signal = 0;
+        err->usage_hint = 0;
         err->sqlstate[0] = '\0';
         err->msg[0] = '\0';
     }

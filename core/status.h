@@ -32,6 +32,7 @@ typedef struct dr_error {
     dr_status status;
     int signal;       /**< for DR_EINTERRUPTED: the signal number */
     char sqlstate[6]; /**< SQLSTATE of a database error, else "" */
+    int usage_hint;   /**< 1: the command line was wrong; the message is followed by the --help hint */
     char msg[1024];
 } dr_error;
 
@@ -47,6 +48,12 @@ int dr_status_exit_code(dr_status st, int signal);
  */
 dr_status dr_fail(dr_error *err, dr_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/**
+ * A command-line error (DR_EUSAGE, with the --help hint): @p fmt holds at most one "%s",
+ * replaced by @p value quoted with dr_quote (or by nothing when @p value is NULL).
+ */
+dr_status dr_fail_usage(dr_error *err, const char *fmt, const char *value);
 
 /** Forget any recorded error. */
 void dr_error_clear(dr_error *err);

@@ -2,8 +2,8 @@
 -- Named parameters (:name) are turned into bound ODBC markers by the runner:
 --   :run_id :tenant :period_start :period_end (timestamptz text with offset)
 --   :principals  NULL for --all-principals, else a comma list of TYPE:uuid
--- No leading CTE on the INSERT (psqlODBC cursor mode), no semicolons, no
--- comments after code on a line (the build strips whole comment lines only).
+-- No leading CTE on the INSERT (psqlODBC cursor mode). The build embeds this one
+-- statement with its comments removed (core/sqltext.c, core/tools/embed_sql.c).
 -- A close is the earliest current terminal stage entry of the tenant in the period;
 -- ties on entered_at are broken won-first, then by pipeline_stage_id, so the result is
 -- deterministic. Owner = assignee counts once: the assignee slot is emptied then, so a

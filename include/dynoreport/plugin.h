@@ -13,10 +13,12 @@
  *     destroy(handle)      -> always, exactly once, after open succeeded
  *
  * Rules of the ABI (the same as SQLite's sqlite3_api_routines):
- *  - the first two fields of every versioned struct are its ABI major and its
- *    size in bytes; fields are only ever appended, never reordered or removed;
+ *  - the first two fields of every versioned struct (dr_plugin, dr_open_args,
+ *    dr_run_info) are its ABI major and its size in bytes; fields are only ever
+ *    appended, never reordered or removed. Each append raises DR_PLUGIN_ABI_MINOR;
  *  - a host accepts a descriptor of its own major whose size is at least the
- *    size of the first published version, and reads only fields that fit;
+ *    size of the first published version, and reads only fields that fit: either
+ *    side tests an appended field with DR_HAS_FIELD before reading it;
  *  - dr_column, dr_value and dr_option travel in arrays, so their layout is
  *    frozen for a major: changing them needs a new DR_PLUGIN_ABI_MAJOR;
  *  - a plugin keeps all state in its handle (no globals), never prints, and
@@ -42,6 +44,25 @@ extern "C" {
 
 /** ABI major. A host refuses a plugin with another major. */
 #define DR_PLUGIN_ABI_MAJOR 1
+
+/**
+ * ABI minor: raised by each append of a field to a versioned struct within the major.
+ * Informational: nothing is checked against it (a struct's `size` says what it holds).
+ *   1.0  the first published ABI (dr_plugin up to destroy, dr_open_args, dr_run_info)
+ *   1.1  dr_plugin.check_options
+ */
+#define DR_PLUGIN_ABI_MINOR 1
+
+/**
+ * Does the versioned struct at @p ptr, of type @p type, hold @p field? True when its
+ * `size` (the sizeof the other side was built with) covers the whole field. Use it before
+ * reading any field appended after the first version, e.g.
+ * `DR_HAS_FIELD(d, dr_plugin, check_options)` (a host on a plugin's descriptor) or
+ * `DR_HAS_FIELD(args->run, dr_run_info, tool_version)` (a plugin on the host's structs).
+ * Check `abi_major` first; @p ptr must not be NULL.
+ */
+#define DR_HAS_FIELD(ptr, type, field) \
+    ((size_t)(ptr)->size >= offsetof(type, field) + sizeof(((const type *)0)->field))
 
 /** Name of the one symbol a plugin exports. */
 #define DR_PLUGIN_ENTRY_SYMBOL "dr_plugin_entry"
@@ -166,7 +187,7 @@ typedef struct dr_plugin {
     /** Free the handle (after end, or instead of it on failure). Never fails. */
     void (*destroy)(void *handle);
 
-    /* ---- ABI 1.1: appended; a host reads it only when `size` covers it ---- */
+    /* ---- ABI 1.1: appended; read only when DR_PLUGIN_HAS(d, check_options) ---- */
 
     /**
      * Optional (NULL: not provided). Check the options before the run does any work
@@ -181,9 +202,8 @@ typedef struct dr_plugin {
 /** Size of the first published dr_plugin (ABI 1.0, up to destroy); the smallest a host accepts. */
 #define DR_PLUGIN_MIN_SIZE (offsetof(dr_plugin, destroy) + sizeof(void (*)(void *)))
 
-/** Does a descriptor of @p d->size bytes hold @p field (appended fields)? */
-#define DR_PLUGIN_HAS(d, field) \
-    ((d)->size >= offsetof(dr_plugin, field) + sizeof(((const dr_plugin *)0)->field))
+/** Does the descriptor @p d hold @p field? DR_HAS_FIELD on a dr_plugin. */
+#define DR_PLUGIN_HAS(d, field) DR_HAS_FIELD(d, dr_plugin, field)
 
 /** Type of the entry point. */
 typedef const dr_plugin *(*dr_plugin_entry_fn)(void);

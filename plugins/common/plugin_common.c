@@ -2,6 +2,7 @@
 #include "plugin_common.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,13 +66,26 @@ dr_plugin_status dr_pc_check_open(const dr_open_args *args, void **handle, const
     if (handle == NULL || args == NULL)
         return dr_plugin_error(args, DR_PLUGIN_EFAIL, "%s: open called without arguments", plugin);
     *handle = NULL;
-    if (args->abi_major != DR_PLUGIN_ABI_MAJOR || args->size < sizeof(dr_open_args))
+    if (args->abi_major != DR_PLUGIN_ABI_MAJOR || !DR_HAS_FIELD(args, dr_open_args, errbuf_size))
         return dr_plugin_error(args, DR_PLUGIN_EFAIL,
                                "%s: host open arguments of ABI %u size %u: expected ABI %d size "
                                "at least %zu",
                                plugin, (unsigned)args->abi_major, (unsigned)args->size,
-                               DR_PLUGIN_ABI_MAJOR, sizeof(dr_open_args));
+                               DR_PLUGIN_ABI_MAJOR,
+                               offsetof(dr_open_args, errbuf_size) + sizeof args->errbuf_size);
     return DR_PLUGIN_OK;
+}
+
+dr_plugin_status dr_pc_check_options(const dr_open_args *args, const char *plugin,
+                                     size_t handle_size, dr_pc_parse_options_fn parse)
+{
+    void *scratch = calloc(1, handle_size);
+    if (scratch == NULL)
+        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking %s options",
+                               plugin);
+    dr_plugin_status st = parse(args, scratch);
+    free(scratch);
+    return st;
 }
 
 dr_plugin_status dr_pc_file_open(dr_pc_file *f, const dr_open_args *args, const char *plugin,

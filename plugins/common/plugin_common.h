@@ -34,8 +34,22 @@ int dr_pc_parse_bool(const char *value, bool *out);
 dr_plugin_status dr_pc_option_bool(const dr_open_args *args, const char *plugin, const char *key,
                                    const char *value, bool *out);
 
-/** First checks of open: both arguments given (then *handle = NULL), the host's ABI and size. */
+/** First checks of open: both arguments given (then *handle = NULL), the host's ABI, and
+    its dr_open_args holding every 1.0 field (DR_HAS_FIELD of the last, errbuf_size). */
 dr_plugin_status dr_pc_check_open(const dr_open_args *args, void **handle, const char *plugin);
+
+/** A plugin's option parser, the one its open uses: fills @p handle (the plugin's own handle
+    type) from args->options, or reports the first bad option (DR_PLUGIN_EOPTION). */
+typedef dr_plugin_status (*dr_pc_parse_options_fn)(const dr_open_args *args, void *handle);
+
+/**
+ * The ABI 1.1 check_options of a built-in plugin: @p parse run on a zeroed scratch handle of
+ * @p handle_size bytes, freed again; so the host learns of a bad option before any work, with
+ * the very message open() would give (open parses the options again: a 1.0 host never calls
+ * check_options). Returns what @p parse returns, or DR_PLUGIN_ENOMEM.
+ */
+dr_plugin_status dr_pc_check_options(const dr_open_args *args, const char *plugin,
+                                     size_t handle_size, dr_pc_parse_options_fn parse);
 
 /** A buffered output file: its stream, the stream's buffer and the first write error. */
 typedef struct dr_pc_file {

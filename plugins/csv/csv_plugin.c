@@ -41,8 +41,11 @@ static dr_plugin_status write_failed(csv_handle *h)
     return dr_pc_file_write_failed(&h->out, h->args, "CSV");
 }
 
-static dr_plugin_status parse_options(const dr_open_args *args, csv_handle *h)
+/* Parse this plugin's options into @p handle (a csv_handle): from open, and on a zeroed
+   scratch handle from check_options (dr_pc_check_options). */
+static dr_plugin_status parse_options(const dr_open_args *args, void *handle)
 {
+    csv_handle *h = handle;
     for (size_t i = 0; i < args->noptions; i++) {
         const char *key = args->options[i].key;
         const char *val = args->options[i].value;
@@ -212,12 +215,7 @@ static dr_plugin_status csv_end(void *handle)
 /* ABI 1.1: the host checks options before any work; open() parses them again. */
 static dr_plugin_status csv_check_options(const dr_open_args *args)
 {
-    csv_handle *scratch = calloc(1, sizeof *scratch);
-    if (scratch == NULL)
-        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking csv options");
-    dr_plugin_status st = parse_options(args, scratch);
-    free(scratch);
-    return st;
+    return dr_pc_check_options(args, "csv", sizeof(csv_handle), parse_options);
 }
 
 static const dr_plugin csv_descriptor = {

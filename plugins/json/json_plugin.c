@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,8 +257,11 @@ static dr_plugin_status write_head(json_handle *h)
     return write_text(h, h->pretty ? "],\n  \"rows\": [" : "],\"rows\":[");
 }
 
-static dr_plugin_status parse_options(const dr_open_args *args, json_handle *h)
+/* Parse this plugin's options into @p handle (a json_handle): from open, and on a zeroed
+   scratch handle from check_options (dr_pc_check_options). */
+static dr_plugin_status parse_options(const dr_open_args *args, void *handle)
 {
+    json_handle *h = handle;
     const char *ndjson_val = NULL, *pretty_val = NULL; /* as given, for the message */
 
     for (size_t i = 0; i < args->noptions; i++) {
@@ -323,11 +327,13 @@ static dr_plugin_status json_open(const dr_open_args *args, void **handle)
 
     if ((st = dr_pc_check_open(args, handle, "json")) != DR_PLUGIN_OK)
         return st;
+    /* the head writes every field of the 1.0 dr_run_info: the host's must hold the last */
     if (args->run == NULL || args->run->abi_major != DR_PLUGIN_ABI_MAJOR ||
-        args->run->size < sizeof(dr_run_info)) {
+        !DR_HAS_FIELD(args->run, dr_run_info, tool_version)) {
         st = dr_plugin_error(args, DR_PLUGIN_EFAIL,
                              "json: host run metadata missing or older than ABI %d.0 (%zu bytes)",
-                             DR_PLUGIN_ABI_MAJOR, sizeof(dr_run_info));
+                             DR_PLUGIN_ABI_MAJOR,
+                             offsetof(dr_run_info, tool_version) + sizeof args->run->tool_version);
         goto cleanup;
     }
     if (args->path == NULL || (args->ncolumns > 0 && args->columns == NULL) ||
@@ -479,12 +485,7 @@ static dr_plugin_status json_end(void *handle)
 /* ABI 1.1: the host checks options before any work; open() parses them again. */
 static dr_plugin_status json_check_options(const dr_open_args *args)
 {
-    json_handle *scratch = calloc(1, sizeof *scratch);
-    if (scratch == NULL)
-        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking json options");
-    dr_plugin_status st = parse_options(args, scratch);
-    free(scratch);
-    return st;
+    return dr_pc_check_options(args, "json", sizeof(json_handle), parse_options);
 }
 
 static const dr_plugin json_descriptor = {

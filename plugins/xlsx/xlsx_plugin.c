@@ -267,8 +267,11 @@ bad:
                            dr_pc_shown(v), XL_MAX_DATA_ROWS);
 }
 
-static dr_plugin_status parse_options(const dr_open_args *args, xlsx_handle *h)
+/* Parse this plugin's options into @p handle (a xlsx_handle): from open, and on a zeroed
+   scratch handle from check_options (dr_pc_check_options). */
+static dr_plugin_status parse_options(const dr_open_args *args, void *handle)
 {
+    xlsx_handle *h = handle;
     for (size_t i = 0; i < args->noptions; i++) {
         const char *key = args->options[i].key;
         const char *val = args->options[i].value;
@@ -353,10 +356,11 @@ static void parse_meta_time(const char *s, xl_meta_time *out)
     out->ok = y >= 1900 && y <= 9999;
 }
 
-/* A field of the host's dr_run_info, or NULL when the host's struct is too small for it. */
+/* A field of the host's dr_run_info, or NULL when the host's struct is too small for it
+   (each use copes with NULL). */
 #define RUN_FIELD(run, field)                                                                  \
     ((run) != NULL && (run)->abi_major == DR_PLUGIN_ABI_MAJOR &&                               \
-             (run)->size >= offsetof(dr_run_info, field) + sizeof((run)->field)                \
+             DR_HAS_FIELD(run, dr_run_info, field)                                             \
          ? (run)->field                                                                        \
          : NULL)
 
@@ -1078,12 +1082,7 @@ static dr_plugin_status xlsx_end(void *handle)
 /* ABI 1.1: the host checks options before any work; open() parses them again. */
 static dr_plugin_status xlsx_check_options(const dr_open_args *args)
 {
-    xlsx_handle *scratch = calloc(1, sizeof *scratch);
-    if (scratch == NULL)
-        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory checking xlsx options");
-    dr_plugin_status st = parse_options(args, scratch);
-    free(scratch);
-    return st;
+    return dr_pc_check_options(args, "xlsx", sizeof(xlsx_handle), parse_options);
 }
 
 static const dr_plugin xlsx_descriptor = {

@@ -6,7 +6,11 @@ need, from ctest (tests/CMakeLists.txt) or scripts/test:
   DYNOREPORT_TEST_PG       libpq conninfo of a role that may CREATE DATABASE
   DYNOREPORT_TEST_CONNECT  the matching ODBC connection string
 Without them every test class FAILS (it does not skip): a green run must mean tested.
+Each module is its own ctest, integration_<module> (`ctest -R xlsx`); tests/CMakeLists.txt
+registers every test_*.py. The tool always runs with DYNOREPORT_CONFIG naming an empty
+file (see empty_config), so a configuration on the host never leaks into a test.
 """
+import atexit
 import json
 import os
 import re
@@ -194,10 +198,43 @@ def fixture_database(init=True):
 
 # ---- running the tool ----------------------------------------------------------------
 
+_empty_config = []  # the path empty_config() settled on, once per process
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def empty_config():
+    """The path of an empty configuration file for the tool's DYNOREPORT_CONFIG. Without
+    that variable the tool would read /etc/dynoreport/dynoreport.conf, so a configuration
+    on the host could leak into a test. Under ctest $DYNOREPORT_CONFIG already names an
+    empty file of the build directory (tests/CMakeLists.txt) and that one is used; else
+    (a value naming anything but an empty file, or none) an empty file is made once for
+    this process and removed at exit. Tests that need a configuration pass --config."""
+    if not _empty_config:
+        given = os.environ.get("DYNOREPORT_CONFIG", "")
+        if given and os.path.isfile(given) and os.path.getsize(given) == 0:
+            _empty_config.append(given)
+        else:
+            fd, path = tempfile.mkstemp(prefix="drtest-empty-", suffix=".conf")
+            os.close(fd)
+            atexit.register(_remove_quietly, path)
+            _empty_config.append(path)
+    return _empty_config[0]
+
+
 def tool_env(plugin_path=True):
+    """The tool's environment: no connection or plugin path from the caller's environment,
+    an empty configuration file, the source tree's SQL, and (plugin_path) the build's
+    plugins."""
     env = dict(os.environ)
-    for name in ("DYNOREPORT_CONNECT", "DYNOREPORT_DSN", "DYNOREPORT_CONFIG", "DYNOREPORT_PLUGIN_PATH"):
+    for name in ("DYNOREPORT_CONNECT", "DYNOREPORT_DSN", "DYNOREPORT_PLUGIN_PATH"):
         env.pop(name, None)
+    env["DYNOREPORT_CONFIG"] = empty_config()
     env["DYNOREPORT_SQL_DIR"] = os.environ["DYNOREPORT_SQL_DIR"]
     if plugin_path:
         env["DYNOREPORT_PLUGIN_PATH"] = os.environ["DYNOREPORT_BUILD_PLUGIN_DIR"]

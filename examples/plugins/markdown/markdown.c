@@ -35,17 +35,36 @@ static int md_cell(FILE *out, const char *text)
     return fputs(" |", out) == EOF ? -1 : 0;
 }
 
+/* Option markdown.labels: true or false (default false). */
+static dr_plugin_status md_labels(const dr_open_args *args, int *labels)
+{
+    const char *value = dr_plugin_option(args, "labels");
+    if (value && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+        return dr_plugin_error(args, DR_PLUGIN_EOPTION,
+                               "invalid markdown.labels '%s': expected true or false", value);
+    *labels = value && strcmp(value, "true") == 0;
+    return DR_PLUGIN_OK;
+}
+
+/* ABI 1.1: a 1.1 host calls this before it touches the database, so a bad option costs
+   nothing. A 1.0 host never calls it: md_open checks the options again. */
+static dr_plugin_status md_check(const dr_open_args *args)
+{
+    int labels;
+    return md_labels(args, &labels);
+}
+
 static dr_plugin_status md_open(const dr_open_args *args, void **handle)
 {
-    const char *labels = dr_plugin_option(args, "labels");
-    if (labels && strcmp(labels, "true") != 0 && strcmp(labels, "false") != 0)
-        return dr_plugin_error(args, DR_PLUGIN_EOPTION,
-                               "invalid markdown.labels '%s': expected true or false", labels);
+    int labels;
+    dr_plugin_status checked = md_labels(args, &labels);
+    if (checked != DR_PLUGIN_OK)
+        return checked;
     md_handle *h = calloc(1, sizeof *h);
     if (h == NULL)
         return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "out of memory");
     h->args = args;
-    h->labels = labels && strcmp(labels, "true") == 0;
+    h->labels = labels;
     h->out = fopen(args->path, "wb");
     if (h->out == NULL) {
         dr_plugin_status st = dr_plugin_error(args, DR_PLUGIN_EIO, "cannot open '%s': %s",
@@ -114,6 +133,7 @@ static const dr_plugin md_plugin = {
     .row = md_row,
     .end = md_end,
     .destroy = md_destroy,
+    .check_options = md_check, /* ABI 1.1: appended, optional */
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

@@ -1,0 +1,87 @@
+/**
+ * @file cli.h
+ * @brief The CLI layer's shared parts: the command context, the one place that turns a
+ *        dr_status and dr_error into a message and an exit code, the protected stdout,
+ *        and the printing side of dr_log (the only code that prints).
+ */
+#ifndef DR_CLI_H
+#define DR_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "interrupt.h"
+#include "log.h"
+#include "output.h"
+#include "runner.h"
+#include "status.h"
+
+/** What every command gets: the global options, the configuration, signals, logging. */
+typedef struct dr_cli {
+    const char *connect;     /**< --connect */
+    const char *dsn;         /**< --dsn */
+    const char *config_path; /**< --config */
+    dr_config cfg;
+    dr_interrupt intr;
+    dr_log log;              /**< verbosity from -q / -v; prints through this module */
+    FILE *results;           /**< stdout's private copy while a command writes results */
+    char connstr[DR_CONNSTR_MAX];
+} dr_cli;
+
+/** Prepare @p cli: normal verbosity, no configuration, signals not yet watched. */
+void dr_cli_init(dr_cli *cli);
+
+/** Free what @p cli holds (configuration, results stream, signal watcher). */
+void dr_cli_free(dr_cli *cli);
+
+/**
+ * The one place that reports: prints "dynoreport: error: MESSAGE" (and, for a command-line
+ * error, "Try 'dynoreport CMD --help'") on stderr and returns the exit code. DR_OK: 0.
+ * @p cmd is the command's name, or "" for the global options.
+ */
+int dr_cli_finish(const dr_cli *cli, const char *cmd, dr_status st, const dr_error *err);
+
+/**
+ * stdout is a contract for scripts (run id, then paths). Plugins and libraries must not
+ * be able to break it: result lines go to a private copy of fd 1, and fd 1 itself is
+ * pointed at stderr until dr_cli_free, so a stray printf lands among the messages.
+ */
+void dr_cli_protect_stdout(dr_cli *cli);
+
+/** Resolve the connection string into cli->connstr (see dr_config_connection). */
+dr_status dr_cli_connection(dr_cli *cli, dr_error *err);
+
+/** getopt_long values of the long options (beyond any char). */
+enum { OPT_TENANT = 256, OPT_PRINCIPAL, OPT_ALL, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_TZ, OPT_FORMAT,
+       OPT_OUTDIR, OPT_NAME, OPT_OPT, OPT_NOPERSIST, OPT_PLUGINDIR, OPT_RUNID, OPT_INDEXES, OPT_HELP };
+
+/** The output options every report command takes (for its getopt_long table). */
+#define OUTPUT_LONGOPTS                                                                           \
+    {"format", required_argument, NULL, OPT_FORMAT},                                              \
+    {"output-dir", required_argument, NULL, OPT_OUTDIR},                                          \
+    {"name", required_argument, NULL, OPT_NAME},                                                  \
+    {"opt", required_argument, NULL, OPT_OPT},                                                    \
+    {"plugin-dir", required_argument, NULL, OPT_PLUGINDIR},                                       \
+    {"help", no_argument, NULL, OPT_HELP}
+
+/** Help text of the output options. */
+extern const char dr_cli_output_help[];
+
+/** getopt's answer for an option it does not take ('?' or ':'), worded one way everywhere. */
+dr_status dr_cli_option_error(int c, char **argv, dr_error *err);
+
+/** Arguments left after the options: none are taken. */
+dr_status dr_cli_no_operands(int argc, char **argv, dr_error *err);
+
+/** One output option (--format, --output-dir, ...) into @p out; *@p handled says if @p c was one. */
+dr_status dr_cli_output_option(int c, const char *arg, dr_output_request *out, dr_strstore *store,
+                               int *handled, dr_error *err);
+
+/** The output plan of a command: precedence applied (config.c), plugins loaded and checked. */
+dr_status dr_cli_plan(dr_cli *cli, const dr_settings *job, dr_output_request *out, dr_strstore *store,
+                      dr_output_plan **plan, dr_error *err);
+
+/** --principal LIST: each USER:UUID / GROUP:UUID appended to @p req. */
+dr_status dr_cli_add_principals(dr_run_request *req, const char *arg, dr_strstore *store, dr_error *err);
+
+#endif

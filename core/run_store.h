@@ -1,0 +1,57 @@
+/**
+ * @file run_store.h
+ * @brief The runs saved in the database: insert a run's header and its fact rows, read
+ *        the fact rows back, read a saved run's header and principals, list tenants.
+ */
+#ifndef DR_RUN_STORE_H
+#define DR_RUN_STORE_H
+
+#include "odbc.h"
+#include "principal.h"
+#include "status.h"
+
+/** A run's identity and period, as text (what names, metadata and the header need). */
+typedef struct dr_run_meta {
+    char run_id[64], tenant[64], period_label[64];
+    char start[64], end[64], generated[64];    /**< ISO 8601 in the run's zone */
+    char from_c[32], to_c[32], generated_c[32]; /**< compact forms for file names */
+    char tz[128];
+    char *principals; /**< "all" or the comma list of TYPE:UUID (malloc'd) */
+} dr_run_meta;
+
+/** Free what @p m owns. */
+void dr_run_meta_free(dr_run_meta *m);
+
+/**
+ * Insert the report_run row of @p m. @p explicit_principals is 0 for "all principals";
+ * @p period_text is the period as given; @p formats the comma list of formats.
+ */
+dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_principals,
+                              const char *period_text, const char *formats, dr_error *err);
+
+/**
+ * Compute and insert every fact row of run @p m with the one set-based statement
+ * (sql/report_insert.sql). @p rows receives the number of rows.
+ */
+dr_status dr_store_insert_facts(dr_db *db, const dr_run_meta *m, int explicit_principals, long *rows,
+                                dr_error *err);
+
+/** Open the read-back of run @p run_id's fact rows, in report order (sql/report_read.sql). */
+dr_status dr_store_read_facts(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);
+
+/**
+ * Read saved run @p run_id's zone into @p tz. *@p found is 0 when there is no such run.
+ */
+dr_status dr_store_run_zone(dr_db *db, const char *run_id, char *tz, size_t tz_size, int *found,
+                            dr_error *err);
+
+/** Read saved run @p run_id's header and principals into @p m (the zone must be set first). */
+dr_status dr_store_read_run(dr_db *db, const char *run_id, dr_run_meta *m, dr_error *err);
+
+/**
+ * The tenants that have deals (for a job with `tenant = all`), in UUID order.
+ * @p out receives a malloc'd array of @p n canonical UUIDs; free() it.
+ */
+dr_status dr_store_list_tenants(dr_db *db, char (**out)[DR_UUID_LEN + 1], size_t *n, dr_error *err);
+
+#endif

@@ -1,0 +1,10 @@
+-- The header row of a new run; :report is the report type (DR_REPORT_NAME), :principals
+-- NULL for all principals, else a comma list of TYPE:uuid, :formats a comma list.
+INSERT INTO dyno_crm.report_run (id, tenant_id, report_type, generated_at, period_start,
+                                 period_end, period_label, time_zone, parameters, tool_version)
+VALUES (:run_id::uuid, :tenant::uuid, :report, now(), :start::timestamptz,
+        :end::timestamptz, :label, :tz, jsonb_build_object(
+          'principals', CASE WHEN :principals::text IS NULL THEN to_jsonb('all'::text)
+                             ELSE to_jsonb(string_to_array(:principals::text, ',')) END,
+          'period', :period::text, 'time_zone', :tz::text,
+          'formats', to_jsonb(string_to_array(:formats::text, ','))), :version)
