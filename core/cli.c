@@ -5,7 +5,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "odbc.h"
 
 static void print_message(void *ctx, dr_log_level level, const char *text)
 {
@@ -36,16 +40,58 @@ void dr_cli_free(dr_cli *cli)
         fclose(cli->results);
     cli->results = NULL;
     dr_config_free(&cli->cfg);
+    /* a job connects once per tenant from cli->connstr, so it lives until the command ends */
+    dr_wipe(cli->connstr, sizeof cli->connstr);
+    if (cli->connect_copy)
+        dr_wipe(cli->connect_copy, strlen(cli->connect_copy));
+    free(cli->connect_copy);
+    cli->connect_copy = NULL;
+}
+
+void dr_cli_no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void dr_cli_guard_connect(dr_cli *cli, char *arg)
+{
+    if (arg == NULL || !dr_connstr_has_secret(arg))
+        return;
+    cli->warn_connect_password = 1;
+    char *copy = strdup(arg);
+    if (copy == NULL)
+        return; /* argv stays as it is; the tool still works */
+    cli->connect_copy = copy;
+    cli->connect = copy;
+    dr_connstr_attr a;
+    for (const char *p = arg; dr_connstr_next(&p, &a);)
+        if (dr_connstr_attr_is_secret(&a))
+            memset(arg + (a.value - arg), '*', a.valuelen);
+}
+
+/* The one warning of a password in --connect. */
+static void warn_connect_password(const dr_cli *cli)
+{
+    if (cli->warn_connect_password)
+        dr_log_msg(&cli->log, DR_LOG_WARN,
+                   "warning: the password in --connect can be read by every user of this machine (ps, "
+                   "/proc/PID/cmdline): put it in a password_file of the configuration's [connection], "
+                   "in $DYNOREPORT_CONNECT, or in a DSN of odbc.ini");
 }
 
 int dr_cli_finish(const dr_cli *cli, const char *cmd, dr_status st, const dr_error *err)
 {
     int sig = err ? err->signal : 0;
-    if (st == DR_OK)
+    if (st == DR_OK) {
+        warn_connect_password(cli);
         return 0;
+    }
     fprintf(stderr, "dynoreport: error: %s\n", err && err->msg[0] ? err->msg : dr_strerror(st));
     if (err && err->usage_hint)
         fprintf(stderr, "Try 'dynoreport %s%s--help' for more information.\n", cmd, *cmd ? " " : "");
+    warn_connect_password(cli);
     if (sig == 0)
         sig = dr_interrupt_signal(&cli->intr);
     return sig ? 128 + sig : dr_status_exit_code(st, 0);

@@ -18,25 +18,46 @@
 
 /** What every command gets: the global options, the configuration, signals, logging. */
 typedef struct dr_cli {
-    const char *connect;     /**< --connect */
+    const char *connect;     /**< --connect (after dr_cli_guard_connect: a private copy) */
     const char *dsn;         /**< --dsn */
     const char *config_path; /**< --config */
     dr_config cfg;
     dr_interrupt intr;
     dr_log log;              /**< verbosity from -q / -v; prints through this module */
     FILE *results;           /**< stdout's private copy while a command writes results */
-    char connstr[DR_CONNSTR_MAX];
+    char connstr[DR_CONNSTR_MAX]; /**< wiped by dr_cli_free (and once connected, by db init) */
+    char *connect_copy;      /**< the private copy of --connect, wiped by dr_cli_free */
+    int warn_connect_password; /**< dr_cli_finish warns of the password in --connect */
 } dr_cli;
 
 /** Prepare @p cli: normal verbosity, no configuration, signals not yet watched. */
 void dr_cli_init(dr_cli *cli);
 
-/** Free what @p cli holds (configuration, results stream, signal watcher). */
+/** Free what @p cli holds (configuration, results stream, signal watcher); wipe the
+    connection strings it holds. */
 void dr_cli_free(dr_cli *cli);
+
+/**
+ * No core dumps for this process: RLIMIT_CORE 0 and not dumpable (prctl PR_SET_DUMPABLE 0,
+ * which also keeps other processes of the same user from ptrace and /proc/PID/mem). A
+ * crashing plugin would otherwise leave a core file holding the connection string and
+ * the password. Called first thing in main.
+ */
+void dr_cli_no_core_dumps(void);
+
+/**
+ * A password in --connect (@p arg, the argv string getopt gave) can be read by every user
+ * of the machine in ps: have dr_cli_finish warn once (a warning, so -q drops it like every
+ * warning; last, after the command's own message, so an error stays the first line), point
+ * cli->connect at a private copy and overwrite the secret values in @p arg with '*', so
+ * that ps shows them only while the process starts. No-op without a password.
+ */
+void dr_cli_guard_connect(dr_cli *cli, char *arg);
 
 /**
  * The one place that reports: prints "dynoreport: error: MESSAGE" (and, for a command-line
  * error, "Try 'dynoreport CMD --help'") on stderr and returns the exit code. DR_OK: 0.
+ * Then the warning of a password in --connect (dr_cli_guard_connect), if any.
  * @p cmd is the command's name, or "" for the global options.
  */
 int dr_cli_finish(const dr_cli *cli, const char *cmd, dr_status st, const dr_error *err);

@@ -1,25 +1,31 @@
 /* The INI configuration file (sections, keys, line numbers in errors) and the precedence
-   rules: command line > [job] > [defaults] > built-in defaults; connection lookup order. */
+   rules: command line > [job] > [defaults] > built-in defaults; connection lookup order.
+   The reader is our own (it replaced Debian's libinih, whose 200-byte line buffer refused
+   a job with more than four principals): no line limit short of DR_CONFIG_MAX_LINE, the
+   same syntax as before (see docs/configuration.md). */
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-/* State of one parse: inih gives no line numbers in Debian's build, so the reader counts. */
+#include "odbc.h"
+
+/* State of one parse. */
 typedef struct parse_ctx {
     dr_config *cfg;
-    FILE *file;
     int line;
-    int overlong;    /* line number of a line longer than inih's buffer, or 0 */
     char shown[512]; /* the file's path, printable, for messages */
     dr_error *err;
 } parse_ctx;
 
-/* Record "FILE:LINE: message" as a configuration error; returns 0 for inih's handler. */
+/* Record "FILE:LINE: message" as a configuration error; returns 0 (the handler's "failed"). */
 static int config_fail(parse_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int config_fail(parse_ctx *ctx, const char *fmt, ...)
 {
@@ -34,23 +40,6 @@ static int config_fail(parse_ctx *ctx, const char *fmt, ...)
 
 /* A user's text, quoted for a message (keys, sections and values may hold any bytes). */
 #define Q(text, buf) dr_quote((text), strlen(text), (buf), sizeof(buf))
-
-static char *reader(char *str, int num, void *stream)
-{
-    parse_ctx *ctx = stream;
-    char *r = fgets(str, num, ctx->file);
-    if (r == NULL)
-        return NULL;
-    ctx->line++;
-    /* fgets stopped inside a line: inih (Debian builds it with a 200-byte line buffer)
-       would read the rest as a line of its own, a key nobody wrote. Stop: it is an error. */
-    size_t n = strlen(r);
-    if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(ctx->file)) {
-        ctx->overlong = ctx->line;
-        return NULL;
-    }
-    return r;
-}
 
 /* "value   # comment" -> "value": the spec's examples use '#' comments after values. */
 static void strip_comment(char *v)
@@ -109,23 +98,79 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
     return config_fail(ctx, "unknown key %s in [%s]", Q(key, qk), is_job ? "job" : "defaults");
 }
 
-static int handler(void *user, const char *section, const char *name, const char *raw)
+/*
+ * A [connection] timeout (statement_timeout, lock_timeout,
+ * idle_in_transaction_session_timeout) in PostgreSQL's form for a time setting: a number,
+ * optionally with a fraction, and a unit us, ms, s, min, h or d (none: ms); 0 disables
+ * the bound. Kept as whole milliseconds in @p slot (PostgreSQL rounds the same way);
+ * a value that is not 0 but rounds to it, or above PostgreSQL's limit, is refused.
+ */
+static int set_timeout(parse_ctx *ctx, char *slot, size_t slot_size, const char *key, const char *value)
 {
-    parse_ctx *ctx = user;
+    static const struct { const char *unit; double ms; } units[] = {
+        {"us", 0.001}, {"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}, {"d", 86400000},
+    };
+    char qv[DR_QUOTE_SIZE];
+    const char *p = value;
+    double number = 0, scale = 1, factor = 1;
+    int digits = 0;
+    if (slot[0] != '\0')
+        return config_fail(ctx, "key '%s' is set twice", key);
+    for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++)
+        number = number * 10 + (*p - '0');
+    if (digits > 0 && *p == '.') {
+        for (p++; *p >= '0' && *p <= '9' && digits < 24; p++, digits++)
+            number += (*p - '0') * (scale /= 10);
+        if (p[-1] == '.')
+            digits = 0;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (digits > 0 && *p != '\0') {
+        size_t i = 0;
+        for (; i < sizeof units / sizeof units[0] && strcmp(p, units[i].unit) != 0; i++)
+            ;
+        if (i == sizeof units / sizeof units[0])
+            digits = 0;
+        else
+            factor = units[i].ms;
+    }
+    double ms = number * factor;
+    long long whole = (long long)(ms + 0.5);
+    if (digits == 0 || ms > 2147483647.0 || (ms > 0 && whole == 0))
+        return config_fail(ctx, "key '%s' has value %s: expected a duration such as 1500 (ms), 60s, "
+                           "30min or 2h, at least 1ms and at most 24 days, or 0 for no limit",
+                           key, Q(value, qv));
+    snprintf(slot, slot_size, "%lld", whole);
+    return 1;
+}
+
+/* One key of @p section with its @p value (inline comments not yet removed; modified). */
+static int handler(parse_ctx *ctx, const char *section, const char *name, char *value)
+{
     dr_config *cfg = ctx->cfg;
-    char value[4096];
     char qn[DR_QUOTE_SIZE];
-    if (strlen(raw) >= sizeof value)
-        return config_fail(ctx, "value of key %s is longer than %zu bytes", Q(name, qn), sizeof value - 1);
-    strcpy(value, raw);
     strip_comment(value);
     if (strcmp(section, "connection") == 0) {
         if (strcmp(name, "connect") == 0)
             return set_string(ctx, &cfg->connect, name, value);
         if (strcmp(name, "dsn") == 0)
             return set_string(ctx, &cfg->dsn, name, value);
-        if (strcmp(name, "password_file") == 0)
+        if (strcmp(name, "password_file") == 0) {
+            /* a relative path would name a different file in every working directory */
+            if (*value == '\0')
+                return config_fail(ctx, "key 'password_file' is empty");
+            if (*value != '/')
+                return config_fail(ctx, "cannot read the password file %s: expected an absolute path",
+                                   Q(value, qn));
             return set_string(ctx, &cfg->password_file, name, value);
+        }
+        if (strcmp(name, "statement_timeout") == 0)
+            return set_timeout(ctx, cfg->timeouts.statement, sizeof cfg->timeouts.statement, name, value);
+        if (strcmp(name, "lock_timeout") == 0)
+            return set_timeout(ctx, cfg->timeouts.lock, sizeof cfg->timeouts.lock, name, value);
+        if (strcmp(name, "idle_in_transaction_session_timeout") == 0)
+            return set_timeout(ctx, cfg->timeouts.idle, sizeof cfg->timeouts.idle, name, value);
         return config_fail(ctx, "unknown key %s in [connection]", Q(name, qn));
     }
     if (strcmp(section, "defaults") == 0)
@@ -157,6 +202,173 @@ static int handler(void *user, const char *section, const char *name, const char
                        Q(section, qn));
 }
 
+/* ---- the reader -------------------------------------------------------------------- */
+
+/* isspace() of the C locale, whatever the process's locale. */
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static char *rstrip(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && is_blank(s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static char *lskip(char *s)
+{
+    while (*s && is_blank(*s))
+        s++;
+    return s;
+}
+
+/* The first of @p chars (NULL: none) in @p s, or a ';' after a blank (an inline comment),
+   or the end of @p s. */
+static char *find_chars_or_comment(char *s, const char *chars)
+{
+    int was_blank = 0;
+    while (*s && !(chars && strchr(chars, *s)) && !(was_blank && *s == ';')) {
+        was_blank = is_blank(*s);
+        s++;
+    }
+    return s;
+}
+
+/* Replace *@p slot by a copy of @p text; 0 when out of memory. */
+static int replace_copy(char **slot, const char *text)
+{
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return 0;
+    free(*slot);
+    *slot = copy;
+    return 1;
+}
+
+/* A line buffer that may hold a password: grown by copy, wiped before it is freed. */
+typedef struct line_buf {
+    char *data;
+    size_t cap;
+} line_buf;
+
+static void line_buf_free(line_buf *b)
+{
+    dr_wipe(b->data, b->cap);
+    free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+}
+
+/*
+ * Read one line (its line break kept) into @p b, NUL-terminated. @return 1 for a line,
+ * 0 at the end of the file, -1 for a line longer than DR_CONFIG_MAX_LINE bytes (not
+ * counting its line break), -2 out of memory, -3 a read error (errno).
+ */
+static int read_line(FILE *f, line_buf *b)
+{
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc(f)) != EOF) {
+        if (c != '\n' && n >= DR_CONFIG_MAX_LINE)
+            return -1;
+        if (n + 2 > b->cap) { /* never past DR_CONFIG_MAX_LINE + 2: the check above */
+            size_t cap = b->cap ? b->cap * 2 : 256;
+            if (cap > DR_CONFIG_MAX_LINE + 2)
+                cap = DR_CONFIG_MAX_LINE + 2;
+            char *grown = malloc(cap);
+            if (grown == NULL)
+                return -2;
+            if (n)
+                memcpy(grown, b->data, n);
+            line_buf_free(b);
+            b->data = grown;
+            b->cap = cap;
+        }
+        b->data[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    if (ferror(f))
+        return -3;
+    if (n == 0)
+        return 0;
+    b->data[n] = '\0';
+    return 1;
+}
+
+/*
+ * The file's lines, the syntax inih had (docs/configuration.md): '[section]'; 'key = value'
+ * or 'key: value'; ';' or '#' comment lines; a ';' after a blank ends a value (and the '#'
+ * rule of strip_comment); an indented line continues the previous key (a second value of
+ * it); a UTF-8 byte order mark at the start; a NUL byte ends the line's text. Stops at
+ * the first error, naming the line. @return 1, or 0 with the error in ctx->err.
+ */
+static int parse_file(parse_ctx *ctx, FILE *f)
+{
+    line_buf b = {0};
+    char *section = NULL, *prev = NULL;
+    int ok = replace_copy(&section, "") && replace_copy(&prev, ""), rc;
+    if (!ok)
+        dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+    while (ok && (rc = read_line(f, &b)) != 0) {
+        ctx->line++;
+        if (rc == -1) {
+            ok = config_fail(ctx, "the line is longer than %d bytes, the longest a configuration line "
+                             "may be", DR_CONFIG_MAX_LINE);
+            break;
+        }
+        if (rc == -2 || rc == -3) {
+            if (rc == -2)
+                dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+            else
+                dr_fail(ctx->err, DR_ECONFIG, "cannot read the configuration file %s: %s", ctx->shown,
+                        strerror(errno));
+            ok = 0;
+            break;
+        }
+        char *line = b.data, *start = line, *end;
+        if (ctx->line == 1 && (unsigned char)start[0] == 0xEF && (unsigned char)start[1] == 0xBB &&
+            (unsigned char)start[2] == 0xBF)
+            start += 3;
+        start = lskip(rstrip(start));
+        if (*start == '\0' || *start == ';' || *start == '#')
+            continue; /* blank or comment line */
+        if (*prev && start > line) {
+            ok = handler(ctx, section, prev, start); /* an indented line: more of the key above */
+        } else if (*start == '[') {
+            end = find_chars_or_comment(start + 1, "]");
+            if (*end != ']') {
+                ok = config_fail(ctx, "syntax error: expected [section] or key = value");
+                break;
+            }
+            *end = '\0';
+            if (!replace_copy(&section, start + 1) || !replace_copy(&prev, ""))
+                ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+        } else {
+            end = find_chars_or_comment(start, "=:");
+            if (*end != '=' && *end != ':') {
+                ok = config_fail(ctx, "syntax error: expected [section] or key = value");
+                break;
+            }
+            *end = '\0';
+            char *name = rstrip(start), *value = end + 1;
+            *find_chars_or_comment(value, NULL) = '\0';
+            value = rstrip(lskip(value));
+            if (!replace_copy(&prev, name))
+                ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+            else
+                ok = handler(ctx, section, name, value);
+        }
+    }
+    line_buf_free(&b);
+    free(section);
+    free(prev);
+    return ok;
+}
+
 dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -176,32 +388,33 @@ dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *er
         return dr_fail(err, DR_ECONFIG, "cannot read the configuration file %s: %s", Q(path, qp),
                        strerror(errno));
     }
-    if ((cfg->path = strdup(path)) == NULL) {
-        fclose(f);
-        return dr_fail(err, DR_ENOMEM, "out of memory reading %s", Q(path, qp));
+    /* stdio's buffer holds the file, a password in 'connect' too: ours is wiped after use */
+    char iobuf[4096];
+    setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
+    /* who may change the file, for dr_config_connection: of the file read, not of a path */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0) {
+        cfg->file_known = 1;
+        cfg->file_uid = (unsigned long)sb.st_uid;
+        cfg->file_mode = (unsigned)sb.st_mode;
     }
-    parse_ctx ctx = {.cfg = cfg, .file = f, .err = err};
+    parse_ctx ctx = {.cfg = cfg, .err = err};
     dr_printable_copy(path, ctx.shown, sizeof ctx.shown);
-    int rc = ini_parse_stream(reader, &ctx, handler, &ctx);
+    int ok = (cfg->path = strdup(path)) != NULL;
+    if (!ok)
+        dr_fail(err, DR_ENOMEM, "out of memory reading %s", ctx.shown);
+    else
+        ok = parse_file(&ctx, f);
     fclose(f);
-    if (ctx.overlong && (err == NULL || err->status == DR_OK)) {
-        ctx.line = ctx.overlong;
-        config_fail(&ctx, "the line is longer than %d bytes, the longest the INI reader takes "
-                    "(a long connection string can live in odbc.ini as a DSN)", INI_MAX_LINE - 2);
-        rc = -1;
-    }
-    if (rc != 0) {
-        if (err == NULL || err->status == DR_OK) {
-            ctx.line = rc > 0 ? rc : ctx.line;
-            config_fail(&ctx, "syntax error: expected [section] or key = value");
-        }
-        dr_config_free(cfg);
-        return err ? err->status : DR_ECONFIG;
-    }
-    if (cfg->connect && cfg->dsn) {
+    dr_wipe(iobuf, sizeof iobuf);
+    if (ok && cfg->connect && cfg->dsn) {
         dr_fail(err, DR_ECONFIG, "%s: [connection] has both 'connect' and 'dsn': keep one", ctx.shown);
+        ok = 0;
+    }
+    if (!ok) {
+        dr_status st = err && err->status != DR_OK ? err->status : DR_ECONFIG;
         dr_config_free(cfg);
-        return DR_ECONFIG;
+        return st;
     }
     return DR_OK;
 }
@@ -226,6 +439,8 @@ void dr_config_free(dr_config *cfg)
     if (cfg == NULL)
         return;
     free(cfg->path);
+    if (cfg->connect) /* it may hold a password */
+        dr_wipe(cfg->connect, strlen(cfg->connect));
     free(cfg->connect);
     free(cfg->dsn);
     free(cfg->password_file);
@@ -246,19 +461,108 @@ const dr_config_job *dr_config_job_find(const dr_config *cfg, const char *name)
     return NULL;
 }
 
+/* "uid 1000 (alice)" into @p out. */
+static void describe_owner(unsigned long uid, char *out, size_t size)
+{
+    struct passwd pw, *found = NULL;
+    char buf[1024];
+    if (getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &found) == 0 && found != NULL) {
+        char name[128];
+        dr_printable_copy(found->pw_name, name, sizeof name);
+        snprintf(out, size, "uid %lu (%s)", uid, name);
+    } else {
+        snprintf(out, size, "uid %lu", uid);
+    }
+}
+
+/*
+ * May a file of owner @p uid and mode @p mode hold a secret? Like libpq's check of .pgpass
+ * and ssh's StrictModes: owned by the user running the tool or by root, and writable by
+ * nobody else; with @p private_read also readable by nobody else.
+ */
+static dr_status check_secret_file(const char *what, const char *path, unsigned long uid, unsigned mode,
+                                   int private_read, dr_error *err)
+{
+    char qp[DR_QUOTE_SIZE], owner[200], me[200];
+    unsigned bad = (unsigned)(S_IWGRP | S_IWOTH) | (private_read ? (unsigned)(S_IRGRP | S_IROTH) : 0u);
+    unsigned long euid = (unsigned long)geteuid();
+    describe_owner(uid, owner, sizeof owner);
+    if (uid != euid && uid != 0) {
+        describe_owner(euid, me, sizeof me);
+        return dr_fail(err, DR_ECONFIG, "the %s %s (owner %s, mode %04o) belongs to another user: expected "
+                       "the user running dynoreport, %s, or root as its owner", what, Q(path, qp), owner,
+                       mode & 07777u, me);
+    }
+    if (mode & bad)
+        return dr_fail(err, DR_ECONFIG, "the %s %s (owner %s, mode %04o) is %s by group or others: expected "
+                       "chmod %s", what, Q(path, qp), owner, mode & 07777u,
+                       (mode & (unsigned)(S_IWGRP | S_IWOTH)) ? "writable" : "readable",
+                       private_read ? "600" : "go-w");
+    return DR_OK;
+}
+
 dr_status dr_config_read_password(const char *path, char *out, size_t out_size, dr_error *err)
 {
     char qp[DR_QUOTE_SIZE];
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    dr_status st = DR_OK;
+    size_t n = 0, len;
+    struct stat sb;
+    /* by handle: the file checked is the file read; O_NONBLOCK: a FIFO must not hang us */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
         return dr_fail(err, DR_ECONFIG, "cannot read the password file %s: %s", Q(path, qp),
                        strerror(errno));
-    char *r = fgets(out, (int)out_size, f);
-    fclose(f);
-    if (r == NULL)
-        return dr_fail(err, DR_ECONFIG, "the password file %s is empty", Q(path, qp));
-    out[strcspn(out, "\r\n")] = '\0';
-    return DR_OK;
+    if (fstat(fd, &sb) != 0) {
+        st = dr_fail(err, DR_ECONFIG, "cannot read the password file %s: %s", Q(path, qp), strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = dr_fail(err, DR_ECONFIG, "the password file %s is not a regular file", Q(path, qp));
+        goto cleanup;
+    }
+    if ((st = check_secret_file("password file", path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, 1,
+                                err)) != DR_OK)
+        goto cleanup;
+    /* read(), not stdio: no buffer of ours but @p out ever holds the password */
+    while (n < out_size) {
+        ssize_t r = read(fd, out + n, out_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            st = dr_fail(err, DR_ECONFIG, "cannot read the password file %s: %s", Q(path, qp),
+                         strerror(errno));
+            goto cleanup;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (memchr(out + n - (size_t)r, '\n', (size_t)r) != NULL)
+            break;
+    }
+    char *nl = n ? memchr(out, '\n', n) : NULL;
+    len = nl ? (size_t)(nl - out) : n;
+    if (n == 0) {
+        st = dr_fail(err, DR_ECONFIG, "the password file %s is empty", Q(path, qp));
+        goto cleanup;
+    }
+    if (len >= out_size) {
+        st = dr_fail(err, DR_ECONFIG, "the first line of the password file %s is longer than %zu bytes",
+                     Q(path, qp), out_size - 1);
+        goto cleanup;
+    }
+    if (len > 0 && out[len - 1] == '\r')
+        len--;
+    if (memchr(out, '\0', len) != NULL) {
+        st = dr_fail(err, DR_ECONFIG, "the password in %s holds a NUL byte", Q(path, qp));
+        goto cleanup;
+    }
+    dr_wipe(out + len, n - len); /* the rest of what was read: other lines */
+    out[len] = '\0';
+cleanup:
+    if (st != DR_OK)
+        dr_wipe(out, out_size);
+    close(fd);
+    return st;
 }
 
 char *dr_strstore_dup(dr_strstore *s, const char *v)
@@ -372,6 +676,9 @@ dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, co
                                dr_error *err)
 {
     const char *connect = cli_connect, *dsn = cli_dsn;
+    char pw[DR_PASSWORD_MAX + 1], where[512];
+    dr_status st = DR_OK;
+    int from_config = 0;
     if (!connect && !dsn) {
         connect = env_connect && *env_connect ? env_connect : NULL;
         dsn = env_dsn && *env_dsn ? env_dsn : NULL;
@@ -379,6 +686,7 @@ dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, co
     if (!connect && !dsn) {
         connect = cfg->connect;
         dsn = cfg->dsn;
+        from_config = 1;
     }
     int n;
     if (connect)
@@ -389,21 +697,57 @@ dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, co
         return dr_fail(err, DR_ECONFIG,
                        "no database connection: expected --connect 'Driver=...;Server=...;', --dsn NAME, "
                        "DYNOREPORT_CONNECT, DYNOREPORT_DSN or [connection] in the configuration file");
-    if (n < 0 || (size_t)n >= out_size - 1)
+    if (n < 0 || (size_t)n >= out_size - 1) {
+        dr_wipe(out, out_size);
         return dr_fail(err, DR_EUSAGE, "the connection string is longer than %zu bytes", out_size - 2);
-    if (cfg->password_file) {
-        char pw[512];
-        dr_status st = dr_config_read_password(cfg->password_file, pw, sizeof pw, err);
-        if (st != DR_OK)
-            return st;
-        size_t len = strlen(out);
-        if (len && out[len - 1] != ';')
-            out[len++] = ';', out[len] = '\0';
-        /* braces let the password hold ';' (ODBC connection string quoting) */
-        n = snprintf(out + len, out_size - len, "PWD={%s};", pw);
-        memset(pw, 0, sizeof pw);
-        if (n < 0 || (size_t)n >= out_size - len)
-            return dr_fail(err, DR_ECONFIG, "the connection string with the password is too long");
     }
-    return DR_OK;
+    /* password_file belongs to [connection]: never sent with a string from anywhere else */
+    if (!from_config)
+        return DR_OK;
+    int typed = connect && dr_connstr_has_secret(connect);
+    if (!cfg->password_file && !typed)
+        return DR_OK;
+    dr_printable_copy(cfg->path ? cfg->path : "", where, sizeof where);
+    /* who may write the file decides where the password goes */
+    if (cfg->path && cfg->file_known &&
+        (st = check_secret_file(typed ? "configuration file, which holds a password," :
+                                        "configuration file, which names a password file,",
+                                cfg->path, cfg->file_uid, cfg->file_mode, 0, err)) != DR_OK)
+        goto cleanup;
+    if (!cfg->password_file)
+        return DR_OK;
+    if (typed) {
+        st = dr_fail(err, DR_ECONFIG, "%s: [connection] has a password in 'connect' and 'password_file': "
+                     "keep one (password_file)", where);
+        goto cleanup;
+    }
+    if ((st = dr_config_read_password(cfg->password_file, pw, sizeof pw, err)) != DR_OK)
+        goto cleanup;
+    /* PWD={...} with every '}' doubled: the ODBC quoting unixODBC and psqlODBC read, so a
+       password may hold ';', '=', '{', '}' and blanks, and can add no attribute */
+    size_t len = strlen(out);
+    if (len && out[len - 1] != ';')
+        out[len++] = ';';
+    static const char head[] = "PWD={", tail_[] = "};";
+    size_t need = len + sizeof head - 1 + sizeof tail_ - 1 + 1;
+    for (const char *c = pw; *c; c++)
+        need += *c == '}' ? 2 : 1;
+    if (need > out_size - 1) {
+        st = dr_fail(err, DR_ECONFIG, "the connection string with the password of %s is longer than %zu bytes",
+                     where, out_size - 2);
+        goto cleanup;
+    }
+    memcpy(out + len, head, sizeof head - 1);
+    len += sizeof head - 1;
+    for (const char *c = pw; *c; c++) {
+        out[len++] = *c;
+        if (*c == '}')
+            out[len++] = '}';
+    }
+    memcpy(out + len, tail_, sizeof tail_);
+cleanup:
+    dr_wipe(pw, sizeof pw);
+    if (st != DR_OK)
+        dr_wipe(out, out_size);
+    return st;
 }

@@ -1,6 +1,7 @@
 /**
  * @file config.h
- * @brief The INI configuration file (SPEC §9), parsed with inih.
+ * @brief The INI configuration file (SPEC §9), read by our own parser (no line limit
+ *        short of DR_CONFIG_MAX_LINE; it replaced libinih and its 200-byte lines).
  *
  * Looked up as --config FILE, else $DYNOREPORT_CONFIG, else
  * /etc/dynoreport/dynoreport.conf (only that last one may be absent).
@@ -12,11 +13,16 @@
 
 #include <stddef.h>
 
+#include "odbc.h"
 #include "output.h"
 #include "status.h"
 
 #define DR_CONFIG_DEFAULT_PATH "/etc/dynoreport/dynoreport.conf"
 #define DR_CONFIG_MAX_OPTS 32
+/** Longest line of the configuration file, without its line break (1024 principals fit). */
+#define DR_CONFIG_MAX_LINE 65536
+/** Longest password a password file may hold (its first line). */
+#define DR_PASSWORD_MAX 511
 
 /** Settings of [defaults] or of one [job NAME] (NULL = not set). */
 typedef struct dr_settings {
@@ -42,10 +48,17 @@ typedef struct dr_config {
     char *path;          /**< file read, or NULL when none */
     char *connect;
     char *dsn;
-    char *password_file;
+    char *password_file; /**< an absolute path (checked when the file is loaded) */
+    dr_db_timeouts timeouts; /**< [connection] statement_timeout, lock_timeout,
+                                  idle_in_transaction_session_timeout ("" = not set) */
     dr_settings defaults;
     dr_config_job *jobs;
     size_t njobs;
+    /* owner and mode of the file read (fstat of the handle parsed), for the checks of a
+       configuration that holds or names a secret (dr_config_connection) */
+    int file_known;
+    unsigned long file_uid;
+    unsigned file_mode;
 } dr_config;
 
 /**
@@ -61,8 +74,12 @@ void dr_config_free(dr_config *cfg);
 const dr_config_job *dr_config_job_find(const dr_config *cfg, const char *name);
 
 /**
- * Read the password file: first line, without the newline. Never logged.
- * @return DR_OK or DR_ECONFIG naming the file (not its content).
+ * Read the password file: its first line, without the line break (CR LF too), into @p out
+ * (at most @p out_size - 1 bytes). Never logged; @p out is wiped on failure, and nothing
+ * but @p out ever holds the password (read(2), no stdio buffer). The file must be a
+ * regular file owned by the user running the tool or root and neither readable nor
+ * writable by group or others (libpq's .pgpass rule, ssh's StrictModes).
+ * @return DR_OK or DR_ECONFIG naming the file, its owner and mode (never its content).
  */
 dr_status dr_config_read_password(const char *path, char *out, size_t out_size, dr_error *err);
 
@@ -104,8 +121,14 @@ const char *dr_config_tz(const dr_config *cfg, const dr_settings *job, const cha
 /**
  * The connection string by precedence: --connect / --dsn, else $DYNOREPORT_CONNECT /
  * $DYNOREPORT_DSN (@p env_connect / @p env_dsn, "" counts as unset), else [connection];
- * a DSN becomes "DSN=NAME;". [connection] password_file adds PWD={...}.
- * @return DR_OK, DR_ECONFIG when there is none, DR_EUSAGE when it is too long.
+ * a DSN becomes "DSN=NAME;". Only a string from [connection] gets the password of
+ * [connection] password_file, as PWD={...} with '}' doubled (ODBC quoting); one from the
+ * command line or the environment never does. A configuration that names a password file
+ * or holds a password in 'connect' must be owned by the running user or root and not
+ * writable by group or others; both a
+ * password in 'connect' and password_file is an error. @p out is wiped on failure.
+ * @return DR_OK, DR_ECONFIG (none; a password file or configuration refused), DR_EUSAGE
+ *         when the string is too long.
  */
 dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, const char *cli_dsn,
                                const char *env_connect, const char *env_dsn, char *out, size_t out_size,

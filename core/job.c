@@ -68,6 +68,8 @@ static dr_status list_tenants(dr_runner *r, char (**ids)[DR_UUID_LEN + 1], size_
     dr_db *db = NULL;
     dr_status st = dr_db_connect(r->connstr, &db, err);
     if (st == DR_OK)
+        st = dr_db_apply_timeouts(db, r->timeouts, err);
+    if (st == DR_OK)
         st = dr_store_list_tenants(db, ids, n, err);
     dr_db_close(db);
     return st;

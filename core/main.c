@@ -4,10 +4,12 @@
  * schema.c. Every command returns a dr_status; dr_cli_finish turns it into the message
  * and the exit code.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "job.h"
@@ -40,7 +42,7 @@ static dr_status cmd_db(dr_cli *cli, int argc, char **argv, dr_error *err)
     static const struct option longopts[] = {{"with-source-indexes", no_argument, NULL, OPT_INDEXES},
                                              {"help", no_argument, NULL, OPT_HELP},
                                              {NULL, 0, NULL, 0}};
-    int indexes = 0, c, applied = 0, version = 0;
+    int indexes = 0, c;
     if (argc < 2) {
         fputs(db_help, stderr);
         return dr_fail_usage(err, "missing db command: expected 'init'%s", NULL);
@@ -69,12 +71,30 @@ static dr_status cmd_db(dr_cli *cli, int argc, char **argv, dr_error *err)
         st = dr_cli_connection(cli, err);
     if (st == DR_OK)
         st = dr_db_connect(cli->connstr, &db, err);
+    dr_wipe(cli->connstr, sizeof cli->connstr); /* connected once: no longer needed */
+    dr_schema_report rep = {0};
     if (st == DR_OK)
-        st = dr_schema_init(db, indexes, &applied, &version, err);
+        st = dr_db_apply_timeouts(db, &cli->cfg.timeouts, err);
+    if (st == DR_OK) {
+        dr_interrupt_watch(&cli->intr, db); /* a first Ctrl-C cancels the running statement */
+        st = dr_schema_init_report(db, indexes, &rep, err);
+        if (st != DR_OK && dr_interrupt_signal(&cli->intr)) { /* the cancel is what happened */
+            dr_error_clear(err);
+            st = dr_interrupt_check(&cli->intr, err);
+        }
+    }
+    dr_interrupt_watch(&cli->intr, NULL);
     dr_db_close(db);
+    if (st == DR_OK && rep.repaired > 0)
+        dr_log_msg(&cli->log, DR_LOG_WARN, "found and repaired %d object%s of the dynoreport schema: %s",
+                   rep.repaired, rep.repaired == 1 ? "" : "s", rep.repaired_what);
+    if (st == DR_OK && rep.invalid_dropped > 0)
+        dr_log_msg(&cli->log, DR_LOG_WARN, "dropped %d INVALID source index%s an unfinished build had left, "
+                   "and built %s again", rep.invalid_dropped, rep.invalid_dropped == 1 ? "" : "es",
+                   rep.invalid_dropped == 1 ? "it" : "them");
     if (st == DR_OK)
-        dr_log_msg(&cli->log, DR_LOG_INFO, "schema at version %d (%d migration%s applied now)%s", version,
-                   applied, applied == 1 ? "" : "s", indexes ? "; source indexes present" : "");
+        dr_log_msg(&cli->log, DR_LOG_INFO, "schema at version %d (%d migration%s applied now)%s", rep.version,
+                   rep.applied, rep.applied == 1 ? "" : "s", indexes ? "; source indexes present" : "");
     return st;
 }
 
@@ -191,7 +211,8 @@ static dr_status cmd_run(dr_cli *cli, int argc, char **argv, dr_error *err)
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
     dr_cli_protect_stdout(cli);
-    dr_runner r = {.connstr = cli->connstr, .plan = plan, .intr = &cli->intr, .log = &cli->log};
+    dr_runner r = {.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
+                   .intr = &cli->intr, .log = &cli->log};
     st = dr_run_execute(&r, req, err);
 cleanup:
     dr_output_plan_free(plan);
@@ -240,7 +261,8 @@ static dr_status cmd_job(dr_cli *cli, int argc, char **argv, dr_error *err)
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
     dr_cli_protect_stdout(cli);
-    dr_runner r = {.connstr = cli->connstr, .plan = plan, .intr = &cli->intr, .log = &cli->log};
+    dr_runner r = {.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
+                   .intr = &cli->intr, .log = &cli->log};
     st = dr_job_execute(&r, job->name, req, all_tenants, err);
 cleanup:
     dr_output_plan_free(plan);
@@ -288,7 +310,8 @@ static dr_status cmd_export(dr_cli *cli, int argc, char **argv, dr_error *err)
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
     dr_cli_protect_stdout(cli);
-    dr_runner r = {.connstr = cli->connstr, .plan = plan, .intr = &cli->intr, .log = &cli->log};
+    dr_runner r = {.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
+                   .intr = &cli->intr, .log = &cli->log};
     st = dr_run_export(&r, id, err);
 cleanup:
     dr_output_plan_free(plan);
@@ -371,7 +394,7 @@ static void usage(FILE *f)
                "  --help, --version\n\n"
                "Exit codes: 0 ok, 64 usage, 65 bad data, 69 database unavailable, 70 internal,\n"
                "73 cannot create output, 74 I/O error, 75 try again later, 78 configuration,\n"
-               "130/143 interrupted.\n",
+               "129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.\n",
             DR_CONFIG_DEFAULT_PATH);
 }
 
@@ -419,6 +442,17 @@ static dr_status parse_global(dr_cli *cli, int argc, char **argv, int *done, dr_
 
 int main(int argc, char **argv)
 {
+    dr_cli_no_core_dumps(); /* before anything holds a secret */
+    /* fds 0, 1 and 2 open before anything else opens a file (OpenSSH's sanitise_stdfd):
+       a closed one is the next descriptor handed out, and with fd 1 closed the run id went
+       into the database socket. open() gives the lowest free number: fd itself. */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) {
+            static const char msg[] = "dynoreport: error: cannot open /dev/null for a closed fd 0, 1 or 2\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
+            return 70;
+        }
     dr_cli cli;
     dr_error err = {0};
     const dr_command *cmd = NULL;
@@ -430,6 +464,8 @@ int main(int argc, char **argv)
             cmd = &commands[i];
     if (st == DR_OK && !done && cmd == NULL)
         st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job or plugins", argv[optind]);
+    if (st == DR_OK && cmd)
+        dr_cli_guard_connect(&cli, (char *)cli.connect); /* it points into argv */
     if (st == DR_OK && cmd)
         st = dr_config_load(cli.config_path, &cli.cfg, &err);
     if (st == DR_OK && cmd) {

@@ -122,11 +122,43 @@ static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *
  * is a temporary failure of this run, not an unavailable database: the transaction died
  * with it, so nothing was saved, and trying again later is the right reaction (exit 75).
  */
+/*
+ * Which bound of the session (sql/session_timeouts.sql) ended a statement or the session,
+ * and what to do about it; NULL for anything else. By SQLSTATE and the server's words:
+ * 57014 is also a cancel, and a cancel of ours (a signal) is reported as an interruption
+ * by the runner; a session the server ended for idling in a transaction may come back as
+ * 25P03 or, once the connection is gone, as a lost connection with the server's message.
+ */
+static const char *timeout_advice(const char *state, const char *msg)
+{
+    if (strstr(msg, "idle-in-transaction timeout") != NULL || strcmp(state, "25P03") == 0)
+        return "the transaction stayed idle longer than idle_in_transaction_session_timeout "
+               "(default " DR_DEFAULT_IDLE_TIMEOUT ") while the files were written, and the server "
+               "ended the session; nothing was saved: try again, or raise "
+               "idle_in_transaction_session_timeout in [connection] of the configuration (0: no limit)";
+    if (strcmp(state, "55P03") == 0)
+        return "another session holds a lock the statement needs, for longer than lock_timeout "
+               "(default " DR_DEFAULT_LOCK_TIMEOUT "); nothing was saved: try again when it is released, "
+               "or raise lock_timeout in [connection] of the configuration (0: no limit)";
+    if (strcmp(state, "57014") == 0 && strstr(msg, "user request") == NULL)
+        return "the statement ran longer than statement_timeout (default " DR_DEFAULT_STATEMENT_TIMEOUT
+               "), or another session cancelled it; nothing was saved: try again, or raise "
+               "statement_timeout in [connection] of the configuration (0: no limit)";
+    return NULL;
+}
+
 static dr_status conn_diag(const dr_db *db, SQLSMALLINT type, SQLHANDLE h, dr_error *err,
                            const char *what)
 {
     int first_error = err && err->status == DR_OK;
     dr_status st = diag(type, h, err, what);
+    const char *advice = first_error ? timeout_advice(err->sqlstate, err->msg) : NULL;
+    if (advice != NULL) {
+        size_t n = strlen(err->msg);
+        err->status = st = DR_ETEMPFAIL;
+        snprintf(err->msg + n, sizeof err->msg - n, " - %s", advice);
+        return st;
+    }
     if (st != DR_EUNAVAILABLE || !db->connected)
         return st;
     if (first_error) {
@@ -138,83 +170,154 @@ static dr_status conn_diag(const dr_db *db, SQLSMALLINT type, SQLHANDLE h, dr_er
     return DR_ETEMPFAIL;
 }
 
+/* Append @p n bytes of @p s to out[*o], leaving room for the NUL. */
+static void redact_put(char *out, size_t out_size, size_t *o, const char *s, size_t n)
+{
+    while (n-- && *o + 1 < out_size)
+        out[(*o)++] = *s++;
+}
+
 void dr_connstr_redact(const char *connstr, char *out, size_t out_size)
 {
     size_t o = 0;
-    const char *p = connstr ? connstr : "";
-    while (*p && o + 1 < out_size) {
-        const char *eq = strchr(p, '=');
-        const char *semi = strchr(p, ';');
-        if (eq == NULL || (semi && semi < eq)) { /* no key=value here: copy to ';' */
-            size_t n = semi ? (size_t)(semi - p) + 1 : strlen(p);
-            while (n-- && o + 1 < out_size)
-                out[o++] = *p++;
-            continue;
-        }
-        size_t keylen = (size_t)(eq - p);
-        int secret = (keylen == 3 && strncasecmp(p, "PWD", 3) == 0) ||
-                     (keylen == 8 && strncasecmp(p, "Password", 8) == 0);
-        while (p <= eq && o + 1 < out_size)
-            out[o++] = *p++;
-        /* value: {braced} or up to ';' */
-        const char *end;
-        if (*p == '{') {
-            end = strchr(p, '}');
-            end = end ? end + 1 : p + strlen(p);
+    dr_connstr_attr a;
+    if (out_size == 0)
+        return;
+    /* the pieces as the driver reads them (odbc.h): a secret's key and blanks are kept,
+       its whole value (braces, "}}" and all) becomes "***" */
+    for (const char *p = connstr ? connstr : ""; dr_connstr_next(&p, &a);) {
+        if (dr_connstr_attr_is_secret(&a)) {
+            redact_put(out, out_size, &o, a.begin, (size_t)(a.value - a.begin));
+            redact_put(out, out_size, &o, "***", 3);
         } else {
-            end = strchr(p, ';');
-            if (end == NULL)
-                end = p + strlen(p);
+            redact_put(out, out_size, &o, a.begin, (size_t)(a.end - a.begin));
         }
-        if (secret) {
-            for (const char *s = "***"; *s && o + 1 < out_size; s++)
-                out[o++] = *s;
-            p = end;
-        } else {
-            while (p < end && o + 1 < out_size)
-                out[o++] = *p++;
-        }
-        if (*p == ';' && o + 1 < out_size)
-            out[o++] = *p++;
+        if (*a.end == ';')
+            redact_put(out, out_size, &o, ";", 1);
     }
-    if (out_size)
-        out[o < out_size ? o : out_size - 1] = '\0';
+    out[o] = '\0';
 }
 
-/* Does the connection string set KEY (case-insensitive, at the start of an attribute)? */
-static int connstr_has(const char *connstr, const char *key)
+/* TCP keepalives the tool asks psqlODBC for (libpq's keepalives_idle and
+   keepalives_interval): a server that died or a network that dropped the connection while
+   a statement runs is noticed after about KeepaliveTime + 9 probes x KeepaliveInterval
+   (Linux's default probe count), 150 s, instead of the kernel's two hours. */
+#define DR_KEEPALIVE_TIME 60
+#define DR_KEEPALIVE_INTERVAL 10
+
+/*
+ * The connection string handed to the driver: the user's, then what the tool adds unless
+ * the user set it (any spelling psqlODBC takes: the long name or its abbreviation):
+ * - UseDeclareFetch=1;Fetch=2000: psqlODBC buffers a whole result in the client unless
+ *   UseDeclareFetch is on; then it reads through a server-side cursor, Fetch rows at a
+ *   time, and memory stays flat whatever the row count. (Our data-changing statements
+ *   start with INSERT, not WITH, as that mode requires: psqlodbc issue #102.)
+ * - CommLog=0;Debug=0: a data source (odbc.ini) with CommLog or Debug on makes psqlODBC
+ *   write every statement, and the password, into world-readable /tmp/psqlodbc_*.log and
+ *   /tmp/mylog_*.log files. (The driver-wide switches of odbcinst.ini are read when the
+ *   driver is loaded, before any connection string: see docs/configuration.md.)
+ * - KeepaliveTime, KeepaliveInterval (above), unless libpq options (pqopt) set them:
+ *   psqlODBC refuses a pqopt that conflicts with an attribute.
+ * "Set" the way psqlODBC reads it (driver_sets): a key with blanks around it sets nothing.
+ * The caller wipes and frees the result.
+ */
+/* Does @p connstr set @p name the way psqlODBC reads keys: the whole text from the ';'
+   to the '=', in any case but with no blank around it (" CommLog=1" sets nothing)? */
+static int driver_sets(const char *connstr, const char *name)
 {
-    size_t n = strlen(key);
-    for (const char *p = connstr; p && *p;) {
-        p += strspn(p, " ;");
-        if (strncasecmp(p, key, n) == 0 && (p[n] == '=' || p[n] == ' '))
+    dr_connstr_attr a;
+    size_t n = strlen(name);
+    for (const char *p = connstr; dr_connstr_next(&p, &a);)
+        if (a.key && (size_t)(a.value - 1 - a.begin) == n && strncasecmp(a.begin, name, n) == 0)
             return 1;
-        p = strchr(p, ';');
-    }
     return 0;
 }
 
-/*
- * psqlODBC buffers a whole result in the client unless UseDeclareFetch is on; then it
- * reads through a server-side cursor, Fetch rows at a time, and memory stays flat
- * whatever the row count. A user's own setting wins. (Our data-changing statements start
- * with INSERT, not WITH, as that mode requires: psqlodbc issue #102.)
- */
-static char *with_cursor_fetch(const char *connstr)
+static char *connect_string(const char *connstr)
 {
-    static const char extra[] = "UseDeclareFetch=1;Fetch=" DR_STR(DR_DEFAULT_FETCH) ";";
-    size_t n = strlen(connstr);
-    char *full = malloc(n + sizeof extra + 2);
+    static const char fetch[] = "UseDeclareFetch=1;", fetch_rows[] = "Fetch=" DR_STR(DR_DEFAULT_FETCH) ";",
+                      commlog[] = "CommLog=0;", debug[] = "Debug=0;",
+                      ka_time[] = "KeepaliveTime=" DR_STR(DR_KEEPALIVE_TIME) ";",
+                      ka_interval[] = "KeepaliveInterval=" DR_STR(DR_KEEPALIVE_INTERVAL) ";";
+    int pq_idle = 0, pq_interval = 0;
+    dr_connstr_attr a;
+    for (const char *p = connstr; dr_connstr_next(&p, &a);) {
+        if (dr_connstr_key_is(&a, "pqopt") || dr_connstr_key_is(&a, "D5")) {
+            pq_idle |= dr_connstr_value_has(&a, "keepalives_idle");
+            pq_interval |= dr_connstr_value_has(&a, "keepalives_interval");
+        }
+    }
+    const struct { const char *text; int add; } extra[] = {
+        {fetch, !driver_sets(connstr, "UseDeclareFetch") && !driver_sets(connstr, "B6")},
+        {fetch_rows, !driver_sets(connstr, "UseDeclareFetch") && !driver_sets(connstr, "B6") &&
+                         !driver_sets(connstr, "Fetch") && !driver_sets(connstr, "A7")},
+        {commlog, !driver_sets(connstr, "CommLog") && !driver_sets(connstr, "B3")},
+        {debug, !driver_sets(connstr, "Debug") && !driver_sets(connstr, "B2")},
+        {ka_time, !pq_idle && !driver_sets(connstr, "KeepaliveTime") && !driver_sets(connstr, "D1")},
+        {ka_interval, !pq_interval && !driver_sets(connstr, "KeepaliveInterval") &&
+                          !driver_sets(connstr, "D2")},
+    };
+    size_t n = strlen(connstr), cap = n + 2;
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        cap += strlen(extra[i].text);
+    char *full = malloc(cap);
     if (full == NULL)
         return NULL;
     memcpy(full, connstr, n + 1);
-    if (!connstr_has(connstr, "UseDeclareFetch")) {
-        if (n > 0 && connstr[n - 1] != ';')
-            strcat(full, ";");
-        strcat(full, extra);
-    }
+    if (n > 0 && connstr[n - 1] != ';')
+        strcat(full, ";");
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (extra[i].add)
+            strcat(full, extra[i].text);
     return full;
 }
+
+/*
+ * psqlODBC sends queries of its own as soon as it is connected, before we can send
+ * anything, one of them unqualified ("select oid, typbasetype from pg_type where typname =
+ * 'lo'"): with a search_path of the role or the database such as "public, pg_catalog", a
+ * public.pg_type planted by another role answers it, running its code with our rights.
+ * So the pinned search_path (sql/session_search_path.sql) also goes into the startup
+ * packet, as libpq options in psqlODBC's pqopt attribute; PGOPTIONS comes first in them,
+ * since libpq reads PGOPTIONS only when no options are given. Left out (and the pin after
+ * connecting does the job alone) when the connection string names a data source, whose
+ * own pqopt the attribute would replace, or sets pqopt itself.
+ * Takes @p full (wiped and freed) and returns the string to connect with, or NULL.
+ */
+static char *with_startup_search_path(const char *connstr, char *full)
+{
+    static const char head[] = "pqopt={options='", tail[] = "-c search_path=pg_catalog,pg_temp'};";
+    if (dr_connstr_has(connstr, "DSN") || dr_connstr_has(connstr, "FILEDSN") ||
+        dr_connstr_has(connstr, "pqopt") || dr_connstr_has(connstr, "D5"))
+        return full;
+    const char *env = getenv("PGOPTIONS");
+    size_t n = strlen(full), envlen = env ? strlen(env) : 0;
+    /* each byte of PGOPTIONS at most doubled (a conninfo \' or \\, an ODBC }}), and a blank */
+    char *out = malloc(n + sizeof head + 2 * envlen + 1 + sizeof tail + 1);
+    if (out != NULL) {
+        size_t o = n;
+        memcpy(out, full, n);
+        if (n > 0 && full[n - 1] != ';')
+            out[o++] = ';';
+        memcpy(out + o, head, sizeof head - 1);
+        o += sizeof head - 1;
+        for (size_t i = 0; i < envlen; i++) {
+            if (env[i] == '\'' || env[i] == '\\')
+                out[o++] = '\\';
+            else if (env[i] == '}')
+                out[o++] = '}';
+            out[o++] = env[i];
+        }
+        if (envlen > 0)
+            out[o++] = ' ';
+        memcpy(out + o, tail, sizeof tail);
+    }
+    dr_wipe(full, n);
+    free(full);
+    return out;
+}
+
+static dr_status session_timeouts(dr_db *db, const dr_db_timeouts *t, dr_error *err);
 
 dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
 {
@@ -234,15 +337,17 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         goto cleanup;
     }
     SQLSetConnectAttr(db->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(SQLULEN)15, 0);
-    SQLCHAR outstr[1024];
-    SQLSMALLINT outlen = 0;
-    char *full = with_cursor_fetch(connstr);
+    char *full = connect_string(connstr);
+    if (full != NULL)
+        full = with_startup_search_path(connstr, full);
     if (full == NULL) {
         st = dr_fail(err, DR_ENOMEM, "out of memory connecting to the database");
         goto cleanup;
     }
-    SQLRETURN rc = SQLDriverConnect(db->dbc, NULL, (SQLCHAR *)full, SQL_NTS, outstr,
-                                    sizeof outstr, &outlen, SQL_DRIVER_NOPROMPT);
+    /* no output connection string: it would be one more copy of the password */
+    SQLRETURN rc = SQLDriverConnect(db->dbc, NULL, (SQLCHAR *)full, SQL_NTS, NULL, 0, NULL,
+                                    SQL_DRIVER_NOPROMPT);
+    dr_wipe(full, strlen(full));
     free(full);
     if (!SQL_SUCCEEDED(rc)) {
         char redacted[512], shown[640], what[700];
@@ -268,10 +373,17 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit off");
         goto cleanup;
     }
-    /* Constants only: the session's zone must not leak into any value (SPEC §10). */
-    st = dr_db_exec(db, dr_sql_session_time_zone, NULL, 0, NULL, err);
+    /* The search_path first, before any other statement of ours (sql/session_search_path.sql:
+       pg_catalog, pg_temp), whatever the role or database set; then constants only: the
+       session's zone must not leak into any value (SPEC §10); then the built-in bounds on
+       the session's waits where nobody set one (sql/session_timeouts.sql). */
+    st = dr_db_exec(db, dr_sql_session_search_path, NULL, 0, NULL, err);
+    if (st == DR_OK)
+        st = dr_db_exec(db, dr_sql_session_time_zone, NULL, 0, NULL, err);
     if (st == DR_OK)
         st = dr_db_exec(db, dr_sql_session_application_name, NULL, 0, NULL, err);
+    if (st == DR_OK)
+        st = session_timeouts(db, NULL, err);
     if (st == DR_OK)
         st = dr_db_commit(db, err);
 cleanup:
@@ -280,6 +392,46 @@ cleanup:
         return st;
     }
     *out = db;
+    return DR_OK;
+}
+
+/* Run sql/session_timeouts.sql: @p t's configured values (NULL: none), else (defaults) the
+   built-in ones where the session has none of its own. */
+static dr_status session_timeouts(dr_db *db, const dr_db_timeouts *t, dr_error *err)
+{
+    int defaults = t == NULL;
+    const dr_param p[] = {
+        {"statement", t && t->statement[0] ? t->statement : NULL},
+        {"lock", t && t->lock[0] ? t->lock : NULL},
+        {"idle", t && t->idle[0] ? t->idle : NULL},
+        {"statement_default", defaults ? DR_DEFAULT_STATEMENT_TIMEOUT : NULL},
+        {"lock_default", defaults ? DR_DEFAULT_LOCK_TIMEOUT : NULL},
+        {"idle_default", defaults ? DR_DEFAULT_IDLE_TIMEOUT : NULL},
+    };
+    dr_status st = dr_db_exec_named(db, dr_sql_session_timeouts, p, sizeof p / sizeof p[0], NULL, err);
+    if (st != DR_OK)
+        dr_error_prefix(err, "cannot set the session's timeouts: ");
+    return st;
+}
+
+dr_status dr_db_apply_timeouts(dr_db *db, const dr_db_timeouts *t, dr_error *err)
+{
+    if (t == NULL || (!t->statement[0] && !t->lock[0] && !t->idle[0]))
+        return DR_OK;
+    dr_status st = session_timeouts(db, t, err);
+    if (st == DR_OK)
+        st = dr_db_commit(db, err);
+    if (st != DR_OK)
+        dr_db_rollback(db);
+    return st;
+}
+
+dr_status dr_db_set_autocommit(dr_db *db, int on, dr_error *err)
+{
+    SQLULEN mode = on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF;
+    if (!SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)mode, 0)))
+        return conn_diag(db, SQL_HANDLE_DBC, db->dbc, err,
+                         on ? "cannot turn autocommit on" : "cannot turn autocommit off");
     return DR_OK;
 }
 
@@ -348,6 +500,8 @@ cleanup:
 }
 
 #define DR_MAX_PARAMS 64
+/* Most columns a one-row lookup (dr_db_fetch_row_named) returns. */
+#define DR_MAX_LOOKUP_COLS 32
 
 dr_status dr_db_exec(dr_db *db, const char *sql, const char *const *params, size_t nparams,
                      long *rows, dr_error *err)
@@ -623,11 +777,11 @@ dr_status dr_db_fetch_row_named(dr_db *db, const char *sql, const dr_param *para
                                 dr_error *err)
 {
     dr_cursor *c = NULL;
-    const char *v[DR_MAX_PARAMS];
-    size_t l[DR_MAX_PARAMS];
+    const char *v[DR_MAX_LOOKUP_COLS];
+    size_t l[DR_MAX_LOOKUP_COLS];
     *found = 0;
     dr_status st = dr_db_query_named(db, sql, params, nparams, 1, &c, err);
-    if (st == DR_OK && (dr_cursor_ncols(c) < ncols || dr_cursor_ncols(c) > DR_MAX_PARAMS))
+    if (st == DR_OK && (dr_cursor_ncols(c) < ncols || dr_cursor_ncols(c) > DR_MAX_LOOKUP_COLS))
         st = dr_fail(err, DR_EINTERNAL, "a lookup returned %zu columns, expected %zu", dr_cursor_ncols(c), ncols);
     if (st == DR_OK)
         st = dr_cursor_next(c, found, v, l, err);

@@ -69,11 +69,179 @@ void dr_cursor_close(dr_cursor *c);
  */
 void dr_db_cancel(dr_db *db);
 
+/*
+ * Bounds on the waits of the tool's session. dr_db_connect pins the search_path first
+ * (pg_catalog, pg_temp: sql/session_search_path.sql), then gives the session these
+ * built-in bounds where nobody set one for it (postgresql.conf, ALTER ROLE / DATABASE,
+ * PGOPTIONS, ConnSettings: a bound the DBA chose stays); [connection] in the configuration
+ * overrides both (dr_db_apply_timeouts). When one is hit the statement fails with exit 75
+ * and a message naming the setting. Why these values: docs/storage.md.
+ */
+#define DR_DEFAULT_STATEMENT_TIMEOUT "30min" /**< a report statement takes about 1 s on 3M deals */
+#define DR_DEFAULT_LOCK_TIMEOUT "1min"       /**< waits behind a CRM migration, VACUUM FULL, a LOCK */
+#define DR_DEFAULT_IDLE_TIMEOUT "10min"      /**< a run's transaction idles while its files are written */
+
+/** Configured values of the bounds, PostgreSQL's text ("1500" = ms, "0" = none); "" = not configured. */
+typedef struct dr_db_timeouts {
+    char statement[24]; /**< statement_timeout */
+    char lock[24];      /**< lock_timeout */
+    char idle[24];      /**< idle_in_transaction_session_timeout */
+} dr_db_timeouts;
+
+/** Set the configured bounds of @p t (NULL or all "" changes nothing) for the session, committed. */
+dr_status dr_db_apply_timeouts(dr_db *db, const dr_db_timeouts *t, dr_error *err);
+
 /**
- * Copy @p connstr into @p out with the values of PWD / Password replaced by
- * "***", for messages.
+ * Autocommit on (each statement its own transaction, as CREATE INDEX CONCURRENTLY needs)
+ * or off (the default of a connection). Turning it on commits what is pending.
+ */
+dr_status dr_db_set_autocommit(dr_db *db, int on, dr_error *err);
+
+/**
+ * Copy @p connstr into @p out with every secret value replaced by "***", for messages.
+ * The string is read the way unixODBC and psqlODBC read it (dr_connstr_next): keys in any
+ * case and with blanks around them, values in braces with "}}" for a literal '}'. Secret
+ * values: those of PWD and Password (psqlODBC's two names for the password) and a pqopt /
+ * D5 value (libpq options) that mentions a password. Always NUL-terminated (out_size > 0);
+ * a small buffer gets a prefix of the whole redaction.
  */
 void dr_connstr_redact(const char *connstr, char *out, size_t out_size);
+
+/*
+ * Reading a connection string. Pure functions (no ODBC call), inline so that config.c,
+ * which must not link the ODBC code (the fuzz targets build it alone), shares the one
+ * reading with odbc.c.
+ */
+
+/** One piece of a connection string, as dr_connstr_next found it. */
+typedef struct dr_connstr_attr {
+    const char *begin;   /**< the piece's first byte (blanks before the key included) */
+    const char *key;     /**< the key without blanks around it; NULL: not key=value text */
+    size_t keylen;
+    const char *value;   /**< the value as written, from the byte after '=' (braces kept) */
+    size_t valuelen;     /**< up to the ';' that ends it (or the end of the string) */
+    const char *end;     /**< the ';' after the piece, or the terminating NUL */
+} dr_connstr_attr;
+
+/**
+ * The next piece of the connection string at *@p p, then *@p p past it (and its ';').
+ * A value that starts with '{' (after blanks) runs to the first '}' not doubled ("}}" is
+ * a literal '}'), and on to the next ';' (text there would be part of no other key); an
+ * unterminated brace runs to the end. Text without '=' before the next ';' is a piece
+ * with key NULL. @return 0 at the end of the string, else 1.
+ */
+static inline int dr_connstr_next(const char **p, dr_connstr_attr *a)
+{
+    const char *s = *p;
+    if (s == NULL || *s == '\0')
+        return 0;
+    *a = (dr_connstr_attr){.begin = s};
+    const char *eq = s;
+    while (*eq && *eq != '=' && *eq != ';')
+        eq++;
+    if (*eq != '=') {
+        a->end = eq;
+        *p = *eq ? eq + 1 : eq;
+        return 1;
+    }
+    const char *k = s, *ke = eq;
+    while (k < ke && (*k == ' ' || *k == '\t'))
+        k++;
+    while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
+        ke--;
+    a->key = k;
+    a->keylen = (size_t)(ke - k);
+    const char *v = eq + 1, *q = v;
+    while (*q == ' ' || *q == '\t')
+        q++;
+    if (*q == '{') {
+        for (q++; *q; q++) {
+            if (*q == '}' && q[1] == '}')
+                q++;
+            else if (*q == '}')
+                break;
+        }
+    }
+    while (*q && *q != ';')
+        q++;
+    a->value = v;
+    a->valuelen = (size_t)(q - v);
+    a->end = q;
+    *p = *q ? q + 1 : q;
+    return 1;
+}
+
+/** Is @p a's key @p name (ASCII, any case)? */
+static inline int dr_connstr_key_is(const dr_connstr_attr *a, const char *name)
+{
+    size_t i = 0;
+    if (a->key == NULL)
+        return 0;
+    for (; i < a->keylen && name[i]; i++) {
+        unsigned char x = (unsigned char)a->key[i], y = (unsigned char)name[i];
+        if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y))
+            return 0;
+    }
+    return i == a->keylen && name[i] == '\0';
+}
+
+/** Does @p a's value hold @p word (ASCII, any case)? */
+static inline int dr_connstr_value_has(const dr_connstr_attr *a, const char *word)
+{
+    size_t n = 0;
+    while (word[n])
+        n++;
+    for (size_t i = 0; a->value && i + n <= a->valuelen; i++) {
+        size_t j = 0;
+        for (; j < n; j++) {
+            unsigned char x = (unsigned char)a->value[i + j], y = (unsigned char)word[j];
+            if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y))
+                break;
+        }
+        if (j == n)
+            return 1;
+    }
+    return 0;
+}
+
+/** Does the attribute carry a secret: PWD, Password, or libpq options naming a password? */
+static inline int dr_connstr_attr_is_secret(const dr_connstr_attr *a)
+{
+    return dr_connstr_key_is(a, "PWD") || dr_connstr_key_is(a, "Password") ||
+           ((dr_connstr_key_is(a, "pqopt") || dr_connstr_key_is(a, "D5")) &&
+            dr_connstr_value_has(a, "password"));
+}
+
+/** Does @p connstr set the key @p name (any case, blanks around it)? */
+static inline int dr_connstr_has(const char *connstr, const char *name)
+{
+    dr_connstr_attr a;
+    for (const char *p = connstr; dr_connstr_next(&p, &a);)
+        if (dr_connstr_key_is(&a, name))
+            return 1;
+    return 0;
+}
+
+/** Does @p connstr hold a password (see dr_connstr_attr_is_secret)? */
+static inline int dr_connstr_has_secret(const char *connstr)
+{
+    dr_connstr_attr a;
+    for (const char *p = connstr; dr_connstr_next(&p, &a);)
+        if (dr_connstr_attr_is_secret(&a))
+            return 1;
+    return 0;
+}
+
+/**
+ * Overwrite @p n bytes at @p p with zeros in a way the compiler cannot drop as a dead
+ * store (the stores go through a volatile pointer), for passwords and connection strings.
+ */
+static inline void dr_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (p && n--)
+        *v++ = 0;
+}
 
 /**
  * Rewrite ":name" placeholders of @p sql into ODBC "?" markers. @p names lists the

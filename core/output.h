@@ -2,10 +2,19 @@
  * @file output.h
  * @brief The output side of a run: an output plan (plugins found, loaded, ABI and
  *        options checked, directory and name template checked) built once per process,
- *        and the files of one run (staged next to their final names, fed row by row,
- *        made durable, renamed into place after the commit).
+ *        and the files of one run (staged in a private directory inside the output
+ *        directory, fed row by row, made durable, renamed into place after the commit).
  *
  * A plan is reused by every run of the process (every tenant of a job) and freed once.
+ *
+ * Files by handle (docs/reliability.md, "Staging"): the plan opens the output directory
+ * once and every later step is relative to that descriptor. A run creates
+ * `.dynoreport-staging.XXXXXXXXXXXX` there (mode 0700, flock'ed while the run lives, a
+ * `.dynoreport` marker inside), creates each file in it under its final name with
+ * O_CREAT|O_EXCL|O_NOFOLLOW (mode 0666 & ~umask) and keeps the descriptor; plugins get
+ * "/proc/self/fd/<staging fd>/<name>", which no other user can redirect. What is
+ * published is checked (the regular file the run created, ours, one link) and moved with
+ * renameat. Staging left by a killed run is removed when the next plan is built.
  */
 #ifndef DR_OUTPUT_H
 #define DR_OUTPUT_H
@@ -36,8 +45,11 @@ typedef struct dr_output_files dr_output_files; /**< the staged files of one run
 
 /**
  * Load the plugins of @p req and check options, name template and output directory,
- * without touching the database. @p log receives plugin messages (filtered by level).
- * @p req's strings must outlive the plan.
+ * without touching the database: the directory is opened (kept open by the plan) and must
+ * be writable; the names of the template (sample values) must fit the file system's
+ * NAME_MAX. Then the stale staging directories of this user whose runs are gone are
+ * removed (an info message each). @p log receives plugin messages (filtered by level) and
+ * those. @p req's strings must outlive the plan.
  */
 dr_status dr_output_plan_build(const dr_output_request *req, const dr_log *log, dr_output_plan **out,
                                dr_error *err);
@@ -52,8 +64,9 @@ size_t dr_output_plan_nformats(const dr_output_plan *plan);
 const char *dr_output_plan_formats(const dr_output_plan *plan);
 
 /**
- * Name every file of a run from @p vars (its ext is filled per format), create the
- * staged files, open each plugin on its file with @p info.
+ * Name every file of a run from @p vars (its ext is filled per format), check that each
+ * final name can be replaced by a rename (no directory there: DR_ECANTCREATE), create the
+ * staging directory and the staged files, open each plugin on its file with @p info.
  */
 dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const dr_run_info *info,
                           dr_output_files **out, dr_error *err);
@@ -61,17 +74,36 @@ dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const 
 /** Hand one row of typed values to every format. */
 dr_status dr_output_row(dr_output_files *files, const dr_value *values, dr_error *err);
 
-/** Finish every file (plugin end) and fsync it, before the commit. */
+/**
+ * Before the commit: finish every file (plugin end), check it is still the file the run
+ * created (else DR_EIO), fsync it through the descriptor it was created with, and check
+ * the final names again (a directory there: DR_ECANTCREATE), so nothing predictable fails
+ * after the commit.
+ */
 dr_status dr_output_finish(dr_output_files *files, dr_error *err);
 
 /**
- * After the commit: rename every file into place, fsync the directory, send each final
- * path to @p log as a result line. A file that cannot be put in place is reported (the
- * run @p run_id is saved; export rebuilds it) and the others still are.
+ * After the commit: rename every file into place (renameat), fsync the directory (a
+ * failure is DR_EIO: the run @p run_id is saved and the message says how to rebuild the
+ * files with export), send each final path to @p log as a result line, remove the empty
+ * staging directory. A file that cannot be put in place is reported and the others still are.
  */
 dr_status dr_output_publish(dr_output_files *files, const char *run_id, const dr_log *log, dr_error *err);
 
-/** Close the plugins, remove staged files that were not published, free. NULL-safe. */
+/**
+ * Remove the staged files and the staging directory, by descriptor only (unlinkat), from
+ * any thread, while the owning thread is stuck anywhere (in a plugin, in the database):
+ * no allocation, no lock, only system calls. For the signal thread before _exit on a second
+ * Ctrl-C. Does nothing once dr_output_publish or dr_output_files_free has closed the
+ * staging directory, nor while another call is at it. @p files must stay allocated during
+ * the call: the caller keeps the pointer where dr_output_files_free cannot run concurrently
+ * with it (e.g. unregisters it under the interrupt module's lock before freeing).
+ * NULL-safe. Files a plugin created beside its own are left to the next run's stale cleanup.
+ */
+void dr_output_files_remove_staged(dr_output_files *files);
+
+/** Close the plugins, remove staged files that were not published and the staging
+    directory (which releases its lock), free. NULL-safe. */
 void dr_output_files_free(dr_output_files *files);
 
 #endif

@@ -434,6 +434,26 @@ dr_status dr_tz_check(const char *tz, dr_error *err)
         ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
              c == '+' || c == '-' || c == '/';
     }
+    /* Names of the zone directory that are not a place (PostgreSQL looks them up without
+       regard to case, so neither does this):
+       - "localtime": whatever zone the server's host is set to; "posixrules": the rules
+         POSIX TZ strings borrow (America/New_York, or nothing in tzdata >= 2020b builds);
+         "Factory": the placeholder of a machine not yet set up ("-00");
+       - "posix/...": a second copy of every zone under another name (so one zone would
+         be saved in runs under two names; not in PostgreSQL's own tzdata, so a name one
+         server takes another refuses); "right/...": the copies that count leap seconds,
+         which would move each midnight of a period by up to 27 s. */
+    static const char *const not_places[] = {"localtime", "posixrules", "Factory", "posix/", "right/"};
+    for (size_t i = 0; ok && i < sizeof not_places / sizeof not_places[0]; i++) {
+        const char *w = not_places[i];
+        size_t wlen = strlen(w), j = 0;
+        int prefix = w[wlen - 1] == '/';
+        if (prefix ? n < wlen : n != wlen)
+            continue;
+        while (j < wlen && (tz[j] | 0x20) == (w[j] | 0x20)) /* ASCII letters, '/' is 0x2f */
+            j++;
+        ok = j < wlen;
+    }
     if (!ok) {
         char q[DR_QUOTE_SIZE];
         return dr_fail(err, DR_EUSAGE, "invalid time zone %s: expected an IANA name such as "

@@ -1,15 +1,26 @@
-/* Finding, loading and checking output plugins: the search path, dlopen(RTLD_NOW |
-   RTLD_LOCAL), the descriptor checks before any call, and undo on failure. */
+/* Finding, loading and checking output plugins: the search path, the trust check of
+   directories and files (before dlopen runs any constructor), dlopen(RTLD_NOW |
+   RTLD_LOCAL) of the very file checked, the descriptor checks before any call, and undo
+   on failure. */
+#define _GNU_SOURCE /* O_PATH, dlinfo, getpwent: Linux and glibc, like /proc/self/fd */
 #include "plugin_host.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <link.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define TRUST_RULE "plugins are loaded only from files and directories that no one but root and the " \
+                   "user running dynoreport can change"
 
 const char *dr_plugin_install_dir(void)
 {
@@ -35,6 +46,218 @@ void dr_plugin_path_free(dr_plugin_path *pp)
 {
     free(pp->owned);
     memset(pp, 0, sizeof *pp);
+}
+
+/* ---- trust -------------------------------------------------------------------------- */
+
+/* What a path component is to the plugin being loaded. */
+typedef enum trust_role {
+    ROLE_ABOVE, /* a directory above the plugin directory: sticky may excuse write bits */
+    ROLE_DIR,   /* the plugin directory itself: new files could be planted in it */
+    ROLE_FILE   /* the plugin file */
+} trust_role;
+
+/* Debian's rule for OpenSSH's StrictModes (user-group-modes): a group-writable file is
+   as safe as a private one when the group's one member is the file's owner, as with the
+   user-private groups of a umask of 002. Reads the group and user databases (main thread
+   only: getpwent is not reentrant). */
+static int group_is_owner_only(gid_t gid, uid_t owner)
+{
+    long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+    size_t size = hint > 0 ? (size_t)hint : 16384;
+    char *buf = NULL;
+    struct group gr, *g = NULL;
+    struct passwd pwbuf, *pw = NULL;
+    int ok = 0, members = 0;
+    for (;;) {
+        char *nb = realloc(buf, size);
+        if (nb == NULL)
+            goto cleanup;
+        buf = nb;
+        int rc = getgrgid_r(gid, &gr, buf, size, &g);
+        if (rc != ERANGE)
+            break;
+        if (size >= (1u << 20))
+            goto cleanup;
+        size *= 2;
+    }
+    if (g == NULL)
+        goto cleanup; /* unknown group: no way to tell who is in it */
+    ok = 1;
+    for (char **m = g->gr_mem; ok && *m; m++) {
+        char pwtext[4096];
+        if (getpwnam_r(*m, &pwbuf, pwtext, sizeof pwtext, &pw) != 0 || pw == NULL || pw->pw_uid != owner)
+            ok = 0;
+        members++;
+    }
+    setpwent();
+    while (ok && (pw = getpwent()) != NULL)
+        if (pw->pw_gid == gid) {
+            ok = pw->pw_uid == owner;
+            members++;
+        }
+    endpwent();
+    ok = ok && members > 0; /* a group without members (setgid programs) is not private */
+cleanup:
+    free(buf);
+    return ok;
+}
+
+/* NULL when @p st may be trusted in @p role, else what is wrong ("writable by everyone
+   (mode 0777)"), written into @p why. */
+static const char *untrusted(const struct stat *st, trust_role role, char *why, size_t n)
+{
+    unsigned mode = (unsigned)(st->st_mode & 07777);
+    uid_t me = geteuid();
+    int sticky_excuses = role == ROLE_ABOVE && (st->st_mode & S_ISVTX);
+    if (role == ROLE_FILE && !S_ISREG(st->st_mode))
+        return "not a regular file";
+    if (st->st_uid != 0 && st->st_uid != me) {
+        char pwtext[4096], name[64] = "";
+        struct passwd pwbuf, *pw = NULL;
+        if (getpwuid_r(st->st_uid, &pwbuf, pwtext, sizeof pwtext, &pw) == 0 && pw)
+            dr_printable_copy(pw->pw_name, name, sizeof name);
+        snprintf(why, n, "owned by %s%s%suid %u, not by root or the user running dynoreport (uid %u)",
+                 *name ? "'" : "", name, *name ? "' " : "", (unsigned)st->st_uid, (unsigned)me);
+        return why;
+    }
+    if ((st->st_mode & S_IWOTH) && !sticky_excuses) {
+        snprintf(why, n, "writable by everyone (mode %04o%s)", mode,
+                 role == ROLE_DIR && (st->st_mode & S_ISVTX) ? ": sticky, but anyone may add a file" : "");
+        return why;
+    }
+    if ((st->st_mode & S_IWGRP) && !sticky_excuses && !group_is_owner_only(st->st_gid, st->st_uid)) {
+        char grtext[16384], name[64] = "";
+        struct group grbuf, *gr = NULL;
+        if (getgrgid_r(st->st_gid, &grbuf, grtext, sizeof grtext, &gr) == 0 && gr)
+            dr_printable_copy(gr->gr_name, name, sizeof name);
+        snprintf(why, n, "writable by group %s%s%s(gid %u, mode %04o), which has members other than its owner",
+                 *name ? "'" : "", name, *name ? "' " : "", (unsigned)st->st_gid, mode);
+        return why;
+    }
+    return NULL;
+}
+
+/* Open the directory @p real (absolute, resolved: no symbolic link, "." or "..") one
+   component at a time from "/" with O_NOFOLLOW, checking each one as it is opened, so
+   what is checked is what is used. @p what starts every message ("cannot use plugin
+   directory '...'", or "cannot load plugin '...'" when @p of_file: @p real is then the
+   directory of that file). On DR_OK *@p out is an O_PATH descriptor of the directory. */
+static dr_status open_checked_dir(const char *real, const char *what, int of_file, int *out, dr_error *err)
+{
+    char prefix[PATH_MAX], why[256], shown[1024];
+    size_t len = strlen(real);
+    dr_status st = DR_OK;
+    struct stat sb;
+    int fd = -1;
+    *out = -1;
+    if (real[0] != '/' || len >= sizeof prefix)
+        return dr_fail(err, DR_EINTERNAL, "%s: not an absolute resolved path", what);
+    prefix[0] = '/';
+    prefix[1] = '\0';
+    size_t used = 1, pos = 1;
+    fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    for (;;) {
+        const char *problem;
+        if (fd < 0 || fstat(fd, &sb) != 0) {
+            dr_printable_copy(prefix, shown, sizeof shown);
+            st = dr_fail(err, DR_ECONFIG, "%s: cannot open '%s' on its path: %s", what, shown, strerror(errno));
+            goto cleanup;
+        }
+        while (real[pos] == '/')
+            pos++;
+        int last = real[pos] == '\0';
+        if ((problem = untrusted(&sb, last ? ROLE_DIR : ROLE_ABOVE, why, sizeof why)) != NULL) {
+            dr_printable_copy(prefix, shown, sizeof shown);
+            if (last && of_file)
+                st = dr_fail(err, DR_ECONFIG, "%s: its directory '%s' is %s; " TRUST_RULE, what, shown, problem);
+            else if (last)
+                st = dr_fail(err, DR_ECONFIG, "%s: it is %s; " TRUST_RULE, what, problem);
+            else
+                st = dr_fail(err, DR_ECONFIG, "%s: '%s' on its path is %s; " TRUST_RULE, what, shown, problem);
+            goto cleanup;
+        }
+        if (last)
+            break;
+        size_t end = pos;
+        while (real[end] && real[end] != '/')
+            end++;
+        char comp[NAME_MAX + 1];
+        if (end - pos > NAME_MAX) {
+            st = dr_fail(err, DR_ECONFIG, "%s: a name on its path is longer than %d bytes", what, NAME_MAX);
+            goto cleanup;
+        }
+        memcpy(comp, real + pos, end - pos);
+        comp[end - pos] = '\0';
+        used += (size_t)snprintf(prefix + used, sizeof prefix - used, "%s%s", used > 1 ? "/" : "", comp);
+        pos = end;
+        int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        close(fd);
+        fd = next; /* a failure (a link or a file put there since realpath) is reported above */
+        errno = saved;
+    }
+    *out = fd;
+    fd = -1;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    return st;
+}
+
+/* A directory of the search path: DR_OK with *@p dfd an O_PATH descriptor when it is
+   trusted, DR_OK with -1 when it does not exist (skipped), else refused. */
+static dr_status open_search_dir(const char *dir, int *dfd, dr_error *err)
+{
+    char real[PATH_MAX], shown[1024], what[1100], q[DR_QUOTE_SIZE];
+    *dfd = -1;
+    if (dir[0] != '/')
+        return dr_fail(err, DR_ECONFIG, "plugin directory %s is relative: expected an absolute path (a "
+                       "relative one is looked up in whatever directory dynoreport runs in)",
+                       dr_quote(dir, strlen(dir), q, sizeof q));
+    dr_printable_copy(dir, shown, sizeof shown); /* the directory comes from the user */
+    if (strlen(dir) >= PATH_MAX)
+        return dr_fail(err, DR_ECONFIG, "plugin directory %s is longer than %d bytes, the longest path there "
+                       "is", dr_quote(dir, strlen(dir), q, sizeof q), PATH_MAX - 1);
+    if (realpath(dir, real) == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return DR_OK;
+        return dr_fail(err, DR_ECONFIG, "cannot use plugin directory '%s': %s", shown, strerror(errno));
+    }
+    snprintf(what, sizeof what, "cannot use plugin directory '%s'", shown);
+    return open_checked_dir(real, what, 0, dfd, err);
+}
+
+/* dlopen the file open on @p *fd through its /proc/self/fd name, so the loader maps the
+   file that was checked, not whatever the path names by then. The loader knows objects
+   by name first: a plugin still resident under the same /proc/self/fd/N (a descriptor
+   number reused after a dlclose that kept it) would be returned instead, so such a name
+   is avoided by moving the descriptor to another number. */
+static void *dlopen_checked(int *fd, const char *real, char *name, size_t n)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        snprintf(name, n, "/proc/self/fd/%d", *fd);
+        void *old = dlopen(name, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+        if (old == NULL)
+            break;
+        struct link_map *lm = NULL;
+        int taken = dlinfo(old, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && strcmp(lm->l_name, name) == 0;
+        dlclose(old);
+        if (!taken)
+            break; /* this very file is loaded already (the loader compares device and inode) */
+        int moved = fcntl(*fd, F_DUPFD_CLOEXEC, *fd + 1);
+        if (moved < 0)
+            break;
+        close(*fd);
+        *fd = moved;
+    }
+    dlerror();
+    if (access(name, F_OK) != 0) {
+        /* no /proc (a bare chroot): the path then, whose every directory was just checked
+           to be changeable by no one but root and this user */
+        snprintf(name, n, "%s", real);
+    }
+    return dlopen(name, RTLD_NOW | RTLD_LOCAL);
 }
 
 /* A format name is what --format and file names can carry safely. */
@@ -79,48 +302,136 @@ static const char *check_descriptor(const dr_plugin *d, const char *expect_name,
 dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
                          dr_error *err)
 {
-    char shown[1024], why_shown[1024];
+    char shown[1024], why_shown[1024], real[PATH_MAX], real_shown[1024], what[2200], why[256];
+    char name[PATH_MAX];
+    dr_status st = DR_OK;
+    void *dl = NULL;
+    int dfd = -1, fd = -1;
+    struct stat sb;
     memset(out, 0, sizeof *out);
+    out->fd = -1;
     dr_printable_copy(path, shown, sizeof shown); /* the directory comes from the user */
-    dlerror();
-    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (path[0] != '/')
+        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': the path is relative, expected an absolute one",
+                       shown);
+    if (strlen(path) >= sizeof out->path)
+        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': the path is longer than %zu bytes", shown,
+                       sizeof out->path - 1);
+    if (realpath(path, real) == NULL)
+        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, strerror(errno));
+    dr_printable_copy(real, real_shown, sizeof real_shown);
+    if (strcmp(real, path) == 0)
+        snprintf(what, sizeof what, "cannot load plugin '%s'", shown);
+    else
+        snprintf(what, sizeof what, "cannot load plugin '%s' (a link to '%s')", shown, real_shown);
+    /* the directory it really is in, then the file itself, both by descriptor */
+    char *slash = strrchr(real, '/');
+    const char *base = slash + 1;
+    if (slash == real) {
+        if ((st = open_checked_dir("/", what, 1, &dfd, err)) != DR_OK)
+            goto cleanup;
+    } else {
+        *slash = '\0';
+        st = open_checked_dir(real, what, 1, &dfd, err);
+        *slash = '/';
+        if (st != DR_OK)
+            goto cleanup;
+    }
+    /* O_NONBLOCK: a FIFO named NAME.so must not hang the open; it is refused below */
+    fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        st = dr_fail(err, DR_ECONFIG, "%s: %s", what, strerror(errno));
+        goto cleanup;
+    }
+    const char *problem = untrusted(&sb, ROLE_FILE, why, sizeof why);
+    if (problem) {
+        st = dr_fail(err, DR_ECONFIG, "%s: it is %s; " TRUST_RULE, what, problem);
+        goto cleanup;
+    }
+    /* only now may its constructors run */
+    dl = dlopen_checked(&fd, real, name, sizeof name);
     if (dl == NULL) {
         const char *e = dlerror();
-        dr_printable_copy(e ? e : "unknown error", why_shown, sizeof why_shown);
-        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, why_shown);
+        size_t nlen = strlen(name);
+        if (e == NULL)
+            e = "unknown error";
+        else if (strncmp(e, name, nlen) == 0 && strncmp(e + nlen, ": ", 2) == 0)
+            e += nlen + 2; /* the loader names the file /proc/self/fd/N: the path is shown already */
+        dr_printable_copy(e, why_shown, sizeof why_shown);
+        st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, why_shown);
+        goto cleanup;
     }
     /* POSIX: a function pointer is read from dlsym through a data pointer. */
     void *sym = dlsym(dl, DR_PLUGIN_ENTRY_SYMBOL);
     if (sym == NULL) {
-        dlclose(dl);
-        return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
-                       shown, DR_PLUGIN_ENTRY_SYMBOL);
+        st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
+                     shown, DR_PLUGIN_ENTRY_SYMBOL);
+        goto cleanup;
     }
     dr_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
     const dr_plugin *desc = entry();
-    char why[256];
-    const char *problem = check_descriptor(desc, expect_name, why, sizeof why);
+    problem = check_descriptor(desc, expect_name, why, sizeof why);
     if (problem) {
-        dlclose(dl);
-        return dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
+        st = dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
+        goto cleanup;
     }
     out->dl = dl;
     out->desc = desc;
+    out->fd = fd;
     snprintf(out->path, sizeof out->path, "%s", path);
-    return DR_OK;
+    dl = NULL;
+    fd = -1;
+cleanup:
+    if (dl)
+        dlclose(dl);
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    return st;
+}
+
+/* "DIR/NAME.so" into @p path, or DR_ECONFIG when it does not fit (never cut short). */
+static dr_status plugin_file_path(const char *dir, const char *name, char *path, size_t size, dr_error *err)
+{
+    int n = snprintf(path, size, "%s/%s.so", dir, name);
+    if (n >= 0 && (size_t)n < size)
+        return DR_OK;
+    char q[DR_QUOTE_SIZE]; /* cut: the whole of a path that long would fill the message */
+    return dr_fail(err, DR_ECONFIG, "cannot use plugin directory %s: the path of %s.so in it would be "
+                   "longer than %zu bytes, the longest path there is", dr_quote(dir, strlen(dir), q, sizeof q),
+                   name, size - 1);
 }
 
 dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
                          dr_error *err)
 {
-    char path[4096], q[DR_QUOTE_SIZE];
+    char path[PATH_MAX], q[DR_QUOTE_SIZE], file[64];
+    dr_status st = DR_OK;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
     if (!valid_name(name))
         return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
                        dr_quote(name, strlen(name), q, sizeof q));
+    snprintf(file, sizeof file, "%s.so", name);
+    /* the form of every directory first: a relative one is wrong wherever it comes */
     for (size_t i = 0; i < pp->ndirs; i++) {
-        snprintf(path, sizeof path, "%s/%s.so", pp->dirs[i], name);
-        if (access(path, F_OK) == 0)
+        int dfd = -1;
+        if (pp->dirs[i][0] != '/' && (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
+            return st;
+    }
+    for (size_t i = 0; i < pp->ndirs; i++) {
+        int dfd = -1;
+        struct stat sb;
+        if ((st = plugin_file_path(pp->dirs[i], name, path, sizeof path, err)) != DR_OK ||
+            (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
+            return st;
+        if (dfd < 0)
+            continue;
+        int here = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        close(dfd);
+        if (here)
             return dr_plugin_load(path, name, out, err);
     }
     char where[1024] = "";
@@ -142,14 +453,28 @@ void dr_plugin_unload(dr_loaded_plugin *p)
 {
     if (p && p->dl) {
         dlclose(p->dl);
+        if (p->fd >= 0)
+            close(p->fd);
         p->dl = NULL;
         p->desc = NULL;
+        p->fd = -1;
     }
 }
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Report a refused directory or file to @p fn, as a plugin that failed to load. */
+static void report_refused(void (*fn)(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err), void *ctx,
+                           const char *path, const dr_error *err)
+{
+    dr_loaded_plugin p;
+    memset(&p, 0, sizeof p);
+    p.fd = -1;
+    snprintf(p.path, sizeof p.path, "%s", path);
+    fn(ctx, &p, err);
 }
 
 void dr_plugin_foreach(const dr_plugin_path *pp,
@@ -159,9 +484,22 @@ void dr_plugin_foreach(const dr_plugin_path *pp,
     char *seen[256];
     size_t nseen = 0;
     for (size_t i = 0; i < pp->ndirs; i++) {
-        DIR *d = opendir(pp->dirs[i]);
-        if (d == NULL)
+        dr_error derr = {0};
+        int dfd = -1;
+        if (open_search_dir(pp->dirs[i], &dfd, &derr) != DR_OK) {
+            report_refused(fn, ctx, pp->dirs[i], &derr);
             continue;
+        }
+        if (dfd < 0)
+            continue;
+        int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(dfd);
+        DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+        if (d == NULL) {
+            if (rfd >= 0)
+                close(rfd);
+            continue;
+        }
         char *files[256];
         size_t nfiles = 0;
         struct dirent *e;
@@ -184,16 +522,16 @@ void dr_plugin_foreach(const dr_plugin_path *pp,
                 continue;
             }
             seen[nseen++] = files[f];
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s.so", pp->dirs[i], files[f]);
+            char path[PATH_MAX];
             dr_loaded_plugin p;
             dr_error err = {0};
-            if (dr_plugin_load(path, files[f], &p, &err) == DR_OK) {
+            if (plugin_file_path(pp->dirs[i], files[f], path, sizeof path, &err) != DR_OK) {
+                report_refused(fn, ctx, pp->dirs[i], &err);
+            } else if (dr_plugin_load(path, files[f], &p, &err) == DR_OK) {
                 fn(ctx, &p, NULL);
                 dr_plugin_unload(&p);
             } else {
-                snprintf(p.path, sizeof p.path, "%s", path);
-                fn(ctx, &p, &err);
+                report_refused(fn, ctx, path, &err);
             }
         }
     }

@@ -7,6 +7,23 @@
  * directory of $DYNOREPORT_PLUGIN_PATH (':'-separated), then the installed
  * directory. Loaded with dlopen(RTLD_NOW | RTLD_LOCAL); everything is undone
  * when a check fails (Redis' moduleLoad does the same).
+ *
+ * Trust comes before dlopen, which runs a library's constructors before any descriptor
+ * can be checked (OpenSSH's StrictModes, Debian's variant, for code instead of keys):
+ * - every directory of the search path must be absolute (a relative one would be looked
+ *   up in whatever directory dynoreport happens to run in);
+ * - a directory that is searched, and the directory that holds the file a plugin is
+ *   loaded from (the link's target when NAME.so is a symbolic link), must be owned by
+ *   root or by the user running dynoreport and writable by no one else: not by others,
+ *   not by a group that has any member but the owner (so a umask of 002 with
+ *   user-private groups still passes);
+ * - every directory above those, up to "/", is owned by root or that user and writable
+ *   by no one else, or sticky (as /tmp: others cannot rename what they do not own);
+ * - the plugin file is a regular file under the same rule as its directory.
+ * The chain is opened one component at a time from "/" with O_NOFOLLOW, the file with
+ * O_NOFOLLOW, and the library is loaded from that descriptor (/proc/self/fd/N), so the
+ * file checked is the file loaded. Refused: DR_ECONFIG, naming the path, the mode and
+ * the owner. A missing directory is skipped; a path longer than PATH_MAX is refused.
  */
 #ifndef DR_PLUGIN_HOST_H
 #define DR_PLUGIN_HOST_H
@@ -29,6 +46,7 @@ typedef struct dr_loaded_plugin {
     void *dl;                /**< dlopen handle */
     const dr_plugin *desc;   /**< checked descriptor */
     char path[4096];         /**< file it came from */
+    int fd;                  /**< the checked file, open while dl is (its /proc/self/fd name) */
 } dr_loaded_plugin;
 
 /** Build the search path from --plugin-dir (may be NULL), the environment and the installed dir. */
@@ -41,7 +59,8 @@ void dr_plugin_path_free(dr_plugin_path *pp);
 const char *dr_plugin_install_dir(void);
 
 /**
- * Load the file at @p path and check its descriptor (ABI major, size, name,
+ * Check that the file at @p path (absolute) and the directories it lives in can be
+ * trusted (see above), load it and check its descriptor (ABI major, size, name,
  * callbacks). @p expect_name, if not NULL, must equal the descriptor's name.
  * @return DR_OK, or DR_ECONFIG with a message naming the file and the problem.
  */
@@ -51,7 +70,9 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
 /**
  * Find and load the plugin of format @p name.
  * @return DR_OK, DR_EUSAGE when no directory has it (the message lists where it looked),
- *         or the status of dr_plugin_load.
+ *         DR_ECONFIG for a relative, untrusted or too long directory of the search path
+ *         (the directories searched before the one that has it are checked too), or the
+ *         status of dr_plugin_load.
  */
 dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
                          dr_error *err);
@@ -61,7 +82,9 @@ void dr_plugin_unload(dr_loaded_plugin *p);
 
 /**
  * Call @p fn for each loadable plugin in the search path (first of a name wins);
- * files that fail to load are reported with their error instead.
+ * files that fail to load or are refused are reported with their error instead, and so
+ * is a directory that is refused (relative, untrusted: p->path is the directory and
+ * its files are not looked at).
  */
 void dr_plugin_foreach(const dr_plugin_path *pp,
                        void (*fn)(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err),

@@ -38,6 +38,8 @@ static dr_status interrupted_wins(const run_ctx *ctx, dr_status st, dr_error *er
 static dr_status connect_checked(run_ctx *ctx, dr_error *err)
 {
     dr_status st = dr_db_connect(ctx->r->connstr, &ctx->db, err);
+    if (st == DR_OK)
+        st = dr_db_apply_timeouts(ctx->db, ctx->r->timeouts, err);
     if (st != DR_OK)
         return st;
     dr_interrupt_watch(ctx->r->intr, ctx->db);
@@ -46,8 +48,15 @@ static dr_status connect_checked(run_ctx *ctx, dr_error *err)
     return st;
 }
 
+/* For a second Ctrl-C: runs on the signal thread, removes the staged files by handle. */
+static void remove_staged(void *files)
+{
+    dr_output_files_remove_staged(files);
+}
+
 static void ctx_free(run_ctx *ctx)
 {
+    dr_interrupt_set_cleanup(ctx->r->intr, NULL, NULL);
     dr_output_files_free(ctx->files);
     ctx->files = NULL;
     dr_interrupt_watch(ctx->r->intr, NULL);
@@ -137,6 +146,8 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, d
     dr_name_vars v = {DR_REPORT_NAME, ctx->meta.tenant, ctx->meta.period_label, ctx->meta.from_c,
                       ctx->meta.to_c, ctx->meta.run_id, ctx->meta.generated_c, NULL};
     dr_status st = dr_output_begin(ctx->r->plan, &v, &ctx->info, &ctx->files, err);
+    if (ctx->files)
+        dr_interrupt_set_cleanup(ctx->r->intr, remove_staged, ctx->files);
     if (st == DR_OK)
         st = feed(ctx, &nrows, err);
     if (st == DR_OK)

@@ -36,6 +36,7 @@ typedef struct dr_run_request {
 /** What every run of one process shares: built once, used by each run (each tenant). */
 typedef struct dr_runner {
     const char *connstr;  /**< ODBC connection string */
+    const dr_db_timeouts *timeouts; /**< [connection] bounds of the session; NULL: built-in */
     dr_output_plan *plan; /**< checked formats, options, directory, template */
     dr_interrupt *intr;   /**< signals; may be NULL */
     const dr_log *log;    /**< messages and result lines */

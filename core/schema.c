@@ -158,13 +158,262 @@ static dr_status query_int(dr_db *db, const char *sql, const char *version, int 
     return st;
 }
 
-dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *version, dr_error *err)
+/* Append "; @p what" (or @p what, first) to the report's list, cut when it is full. */
+static void report_add(dr_schema_report *rep, const char *what)
+{
+    size_t n = strlen(rep->repaired_what);
+    if (n + 1 < sizeof rep->repaired_what)
+        snprintf(rep->repaired_what + n, sizeof rep->repaired_what - n, "%s%s", n ? "; " : "", what);
+}
+
+#define DR_MAX_PROBLEMS 128
+
+/* One row of sql/schema_objects_check.sql. */
+typedef struct problem {
+    char *what;
+    char *fix;   /* NULL: none */
+    char *rerun; /* NULL: none */
+} problem;
+
+static void problems_free(problem *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].what);
+        free(p[i].fix);
+        free(p[i].rerun);
+    }
+}
+
+static char *dup_value(const char *v, size_t len)
+{
+    if (v == NULL)
+        return NULL;
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        memcpy(d, v, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+/* Every row of the objects check, read whole before anything is changed (one cursor). */
+static dr_status objects_check(dr_db *db, problem *rows, size_t *count, dr_error *err)
+{
+    dr_cursor *c = NULL;
+    *count = 0;
+    dr_status st = dr_db_query_named(db, dr_sql_schema_objects_check, NULL, 0, 0, &c, err);
+    if (st == DR_OK && dr_cursor_ncols(c) != 4)
+        st = dr_fail(err, DR_EINTERNAL, "the objects check returned %zu columns, expected 4", dr_cursor_ncols(c));
+    while (st == DR_OK) {
+        const char *v[4];
+        size_t l[4];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, v, l, err)) != DR_OK || !has)
+            break;
+        if (*count >= DR_MAX_PROBLEMS) {
+            st = dr_fail(err, DR_EINTERNAL, "the objects check found more than %d problems", DR_MAX_PROBLEMS);
+            break;
+        }
+        problem *p = &rows[(*count)++];
+        *p = (problem){dup_value(v[1] ? v[1] : "", l[1]), dup_value(v[2], l[2]), dup_value(v[3], l[3])};
+        if (p->what == NULL || (v[2] && p->fix == NULL) || (v[3] && p->rerun == NULL))
+            st = dr_fail(err, DR_ENOMEM, "out of memory checking the schema");
+    }
+    dr_cursor_close(c);
+    return st;
+}
+
+/* "what; what; ..." of the rows that @p repairable says, into @p out. */
+static size_t list_problems(const problem *rows, size_t n, int repairable, char *out, size_t size)
+{
+    size_t used = 0, listed = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if ((rows[i].fix != NULL || rows[i].rerun != NULL) != repairable)
+            continue;
+        char shown[600];
+        dr_printable_copy(rows[i].what, shown, sizeof shown);
+        int k = snprintf(out + used, size - used, "%s%s", listed ? "; " : "", shown);
+        listed++;
+        if (k < 0 || (size_t)k >= size - used) {
+            used = size - 1;
+            break;
+        }
+        used += (size_t)k;
+    }
+    return listed;
+}
+
+/*
+ * The objects dynoreport owns against what the migrations define: repair what can be
+ * repaired, refuse (DR_ECONFIG) when anything cannot, and check again after repairing.
+ */
+static dr_status check_and_repair(dr_db *db, const char *dir, dr_schema_report *rep, dr_error *err)
+{
+    problem rows[DR_MAX_PROBLEMS];
+    size_t n = 0;
+    char list[900], path[4096 + 256];
+    const char *rerun_done[DR_MAX_PROBLEMS];
+    size_t nrerun = 0;
+    dr_status st = objects_check(db, rows, &n, err);
+    if (st != DR_OK || n == 0)
+        goto cleanup;
+    size_t bad = list_problems(rows, n, 0, list, sizeof list);
+    if (bad > 0) {
+        size_t fixable = n - bad;
+        st = dr_fail(err, DR_ECONFIG,
+                     "the dynoreport tables differ from what the migrations made, in a way db init "
+                     "cannot repair without losing or guessing data: %s%s; nothing was changed "
+                     "(put it back by hand, for example from a backup, then run db init again)",
+                     list, fixable ? " (and more it could repair)" : "");
+        goto cleanup;
+    }
+    for (size_t i = 0; st == DR_OK && i < n; i++) {
+        if (rows[i].fix != NULL) {
+            st = dr_db_exec(db, rows[i].fix, NULL, 0, NULL, err);
+        } else {
+            int done = 0;
+            for (size_t k = 0; k < nrerun; k++)
+                done |= strcmp(rerun_done[k], rows[i].rerun) == 0;
+            if (!done) {
+                rerun_done[nrerun++] = rows[i].rerun;
+                snprintf(path, sizeof path, "%s/%s", dir, rows[i].rerun);
+                st = run_script(db, path, err);
+            }
+        }
+        if (st != DR_OK) {
+            char prefix[700], shown[600];
+            dr_printable_copy(rows[i].what, shown, sizeof shown);
+            snprintf(prefix, sizeof prefix, "db init found that %s, and could not repair it: ", shown);
+            dr_error_prefix(err, prefix);
+            /* rows that break the restored rule, a changed definition: the operator's to decide */
+            if (st == DR_EDATA || st == DR_EINTERNAL)
+                err->status = st = DR_ECONFIG;
+            goto cleanup;
+        }
+        rep->repaired++;
+        report_add(rep, rows[i].what);
+    }
+    problems_free(rows, n);
+    n = 0;
+    st = objects_check(db, rows, &n, err);
+    if (st == DR_OK && n > 0) {
+        list_problems(rows, n, 1, list, sizeof list);
+        list_problems(rows, n, 0, list + strlen(list), sizeof list - strlen(list));
+        st = dr_fail(err, DR_ECONFIG, "the dynoreport tables still differ after db init repaired them: %s", list);
+    }
+cleanup:
+    problems_free(rows, n);
+    return st;
+}
+
+/*
+ * The index build left @p st / @p err: when it waited too long (55P03), say which index
+ * and table, that the CRM was not blocked, and what is left behind.
+ */
+static dr_status index_wait_message(dr_db *db, dr_status st, dr_error *err)
+{
+    if (st != DR_ETEMPFAIL || strcmp(err->sqlstate, "55P03") != 0)
+        return st;
+    char name[200] = "", table[200] = "", drop[400] = "";
+    char *const dst[3] = {name, table, drop};
+    const size_t sizes[3] = {sizeof name, sizeof table, sizeof drop};
+    dr_error e = {0};
+    int found = 0;
+    if (dr_db_fetch_row_named(db, dr_sql_source_indexes_invalid, NULL, 0, dst, sizes, 3, &found, &e) != DR_OK ||
+        !found)
+        return st; /* it never got on: the message names the statement, conn_diag the bound */
+    char shown_name[300], shown_table[300];
+    dr_printable_copy(name, shown_name, sizeof shown_name);
+    dr_printable_copy(table, shown_table, sizeof shown_table);
+    dr_error_clear(err);
+    st = dr_fail(err, DR_ETEMPFAIL,
+                 "cannot build the source index %s: CREATE INDEX CONCURRENTLY waits until the "
+                 "transactions open on %s (and then every older one) have ended, and one did not end "
+                 "within lock_timeout (default " DR_DEFAULT_LOCK_TIMEOUT "); CRM writes were not blocked "
+                 "meanwhile. Try again when it has ended, or raise lock_timeout in [connection] of the "
+                 "configuration. The unfinished index is left INVALID, which is harmless: the next "
+                 "'dynoreport db init --with-source-indexes' drops and rebuilds it "
+                 "(canceling statement due to lock timeout, SQLSTATE 55P03)",
+                 shown_name, shown_table);
+    memcpy(err->sqlstate, "55P03", 6);
+    return st;
+}
+
+/* Drop the INVALID source indexes an unfinished build left (autocommit, CONCURRENTLY). */
+static dr_status drop_invalid_indexes(dr_db *db, dr_schema_report *rep, dr_error *err)
+{
+    for (int round = 0; round < 8; round++) {
+        char name[200] = "", table[200] = "", drop[400] = "";
+        char *const dst[3] = {name, table, drop};
+        const size_t sizes[3] = {sizeof name, sizeof table, sizeof drop};
+        int found = 0;
+        dr_status st = dr_db_fetch_row_named(db, dr_sql_source_indexes_invalid, NULL, 0, dst, sizes, 3,
+                                             &found, err);
+        if (st != DR_OK || !found)
+            return st;
+        if ((st = dr_db_exec(db, drop, NULL, 0, NULL, err)) != DR_OK) {
+            char prefix[300], shown[200];
+            dr_printable_copy(name, shown, sizeof shown);
+            snprintf(prefix, sizeof prefix, "cannot drop the INVALID index %s an unfinished build left: ", shown);
+            dr_error_prefix(err, prefix);
+            return st;
+        }
+        rep->invalid_dropped++;
+    }
+    return dr_fail(err, DR_EINTERNAL, "INVALID source indexes keep coming back");
+}
+
+/*
+ * The source indexes, after the migrations committed: CONCURRENTLY, each statement its own
+ * transaction, under the session form of db init's advisory lock (a second db init must
+ * not drop, as INVALID, an index this one is building), without statement_timeout (the
+ * build works rather than waits) but with the session's lock_timeout on every wait.
+ */
+static dr_status build_source_indexes(dr_db *db, dr_schema_report *rep, dr_error *err)
+{
+    char path[4096 + 64];
+    int locked = 0;
+    snprintf(path, sizeof path, "%s/source_indexes.sql", dr_sql_dir());
+    dr_status st = dr_db_set_autocommit(db, 1, err);
+    if (st == DR_OK && (st = dr_db_exec_named(db, dr_sql_schema_lock_session, NULL, 0, NULL, err)) != DR_OK)
+        dr_error_prefix(err, "cannot build the source indexes: another 'dynoreport db init' is running: ");
+    locked = st == DR_OK;
+    if (st == DR_OK)
+        st = dr_db_exec_named(db, dr_sql_source_indexes_session, NULL, 0, NULL, err);
+    if (st == DR_OK)
+        st = drop_invalid_indexes(db, rep, err);
+    if (st == DR_OK) {
+        st = run_script(db, path, err);
+        st = index_wait_message(db, st, err);
+    }
+    if (st == DR_OK) {
+        char name[200] = "", table[200] = "", drop[400] = "";
+        char *const dst[3] = {name, table, drop};
+        const size_t sizes[3] = {sizeof name, sizeof table, sizeof drop};
+        int found = 0;
+        st = dr_db_fetch_row_named(db, dr_sql_source_indexes_invalid, NULL, 0, dst, sizes, 3, &found, err);
+        if (st == DR_OK && found) {
+            char shown[300];
+            dr_printable_copy(name, shown, sizeof shown);
+            st = dr_fail(err, DR_EINTERNAL, "the source index %s is still INVALID after its build", shown);
+        }
+    }
+    if (locked) {
+        dr_error e = {0};
+        dr_db_exec_named(db, dr_sql_schema_unlock_session, NULL, 0, NULL, &e);
+    }
+    dr_error e = {0};
+    dr_db_set_autocommit(db, 0, st == DR_OK ? err : &e);
+    return st;
+}
+
+dr_status dr_schema_init_report(dr_db *db, int source_indexes, dr_schema_report *rep, dr_error *err)
 {
     char *names[DR_MAX_MIGRATIONS];
     size_t count = 0;
     char dir[4096], path[4096 + 256];
-    *applied = 0;
-    *version = 0;
+    *rep = (dr_schema_report){0};
     snprintf(dir, sizeof dir, "%s/migrations", dr_sql_dir());
     dr_status st = list_migrations(dir, names, &count, err);
     if (st != DR_OK)
@@ -192,27 +441,44 @@ dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *versi
             st = dr_db_exec_named(db, dr_sql_schema_version_insert, p, 2, NULL, err);
         }
         if (st == DR_OK)
-            (*applied)++;
-    }
-    if (st == DR_OK && source_indexes) {
-        snprintf(path, sizeof path, "%s/source_indexes.sql", dr_sql_dir());
-        st = run_script(db, path, err);
+            rep->applied++;
     }
     if (st == DR_OK)
-        st = query_int(db, dr_sql_schema_version_max, NULL, version, err);
+        st = query_int(db, dr_sql_schema_version_max, NULL, &rep->version, err);
+    /* the expected objects are those of DR_SCHEMA_VERSION: a newer schema (a newer dynoreport
+       ran db init here) may have changed them on purpose */
+    if (st == DR_OK && rep->version == DR_SCHEMA_VERSION) {
+        rep->checked = 1;
+        st = check_and_repair(db, dir, rep, err);
+    }
     if (st == DR_OK)
         st = dr_db_commit(db, err);
-cleanup:
     if (st != DR_OK)
         dr_db_rollback(db);
+    if (st == DR_OK && source_indexes)
+        st = build_source_indexes(db, rep, err);
+cleanup:
     for (size_t i = 0; i < count; i++)
         free(names[i]);
+    return st;
+}
+
+dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *version, dr_error *err)
+{
+    dr_schema_report rep;
+    dr_status st = dr_schema_init_report(db, source_indexes, &rep, err);
+    *applied = rep.applied;
+    *version = rep.version;
     return st;
 }
 
 dr_status dr_schema_check(dr_db *db, dr_error *err)
 {
     int present = 0, version = 0;
+    char missing[512] = "";
+    char *const dst[1] = {missing};
+    const size_t size[1] = {sizeof missing};
+    int found = 0;
     dr_status st = query_int(db, dr_sql_schema_version_table_exists, NULL, &present, err);
     if (st == DR_OK && present)
         st = query_int(db, dr_sql_schema_version_max, NULL, &version, err);
@@ -221,5 +487,15 @@ dr_status dr_schema_check(dr_db *db, dr_error *err)
     if (version < 1)
         return dr_fail(err, DR_ECONFIG,
                        "the dynoreport tables do not exist in this database: run 'dynoreport db init' first");
-    return DR_OK;
+    if (version < DR_SCHEMA_VERSION)
+        return dr_fail(err, DR_ECONFIG,
+                       "the dynoreport tables are at schema version %d, and this dynoreport needs "
+                       "version %d: run 'dynoreport db init' first", version, DR_SCHEMA_VERSION);
+    st = dr_db_fetch_row_named(db, dr_sql_schema_functions_missing, NULL, 0, dst, size, 1, &found, err);
+    if (st == DR_OK && missing[0] != '\0')
+        return dr_fail(err, DR_ECONFIG,
+                       "the function%s %s of the dynoreport schema %s missing: run 'dynoreport db init' "
+                       "to create %s again", strchr(missing, ',') ? "s" : "", missing,
+                       strchr(missing, ',') ? "are" : "is", strchr(missing, ',') ? "them" : "it");
+    return st;
 }

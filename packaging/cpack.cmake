@@ -10,7 +10,7 @@ set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_CONTACT "dynoreport maintainers")
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "unixodbc (>= 2.3.11), odbc-postgresql (>= 1:13), libcsv3, libinih1, libxlsxwriter4, libjson-c5")
+    "unixodbc (>= 2.3.11), odbc-postgresql (>= 1:13), libcsv3, libxlsxwriter4, libjson-c5")
 set(CPACK_DEBIAN_PACKAGE_SECTION "database")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 include(CPack)

@@ -5,13 +5,13 @@
 -- from now, else the one starting at :anchor), in zone :tz.
 SELECT gen_random_uuid()::text, dyno_crm.dynoreport_iso8601(s), dyno_crm.dynoreport_iso8601(e),
        dyno_crm.dynoreport_iso8601(now()),
-       CASE WHEN :range = '1' THEN to_char(s, 'YYYYMMDD"T"HH24MISS') || '_' || to_char(e, 'YYYYMMDD"T"HH24MISS')
+       CASE WHEN :range = '1' THEN dyno_crm.dynoreport_compact(s) || '_' || dyno_crm.dynoreport_compact(e)
             WHEN :field = 'day' THEN to_char(s, 'YYYY-MM-DD')
             WHEN :field = 'week' THEN to_char(s, 'IYYY-"W"IW')
             WHEN :field = 'month' THEN to_char(s, 'YYYY-MM')
             WHEN :field = 'quarter' THEN to_char(s, 'YYYY-"Q"Q')
             ELSE to_char(s, 'YYYY') END,
-       to_char(s, 'YYYYMMDD"T"HH24MISS'), to_char(e, 'YYYYMMDD"T"HH24MISS'),
+       dyno_crm.dynoreport_compact(s), dyno_crm.dynoreport_compact(e),
        to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"'),
        CASE WHEN e > s THEN '1' ELSE '0' END
 FROM (SELECT CASE WHEN :range = '1' THEN

@@ -1,6 +1,7 @@
 -- Representative Performance: every fact row of one run in one set-based statement.
--- Named parameters (:name) are turned into bound ODBC markers by the runner:
---   :run_id :tenant :period_start :period_end (timestamptz text with offset)
+-- Named parameters (:name) are turned into bound ODBC markers by core/odbc.c (run_store.c binds them):
+--   :run_id :tenant :period_start :period_end (ISO 8601 text with offset, as
+--   dynoreport_iso8601 wrote it; dynoreport_timestamptz reads it, years before 1 too)
 --   :principals  NULL for --all-principals, else a comma list of TYPE:uuid
 -- No leading CTE on the INSERT (psqlODBC cursor mode). The build embeds this one
 -- statement with its comments removed (core/sqltext.c, core/tools/embed_sql.c).
@@ -18,8 +19,8 @@ WITH created AS (
            d.owned_by_user_id, d.assigned_user_id, d.owned_by_group_id, d.assigned_group_id
     FROM dyno_crm.deal d
     WHERE d.tenant_id = :tenant::uuid
-      AND d.created_at >= :period_start::timestamptz
-      AND d.created_at < :period_end::timestamptz
+      AND d.created_at >= dyno_crm.dynoreport_timestamptz(:period_start)
+      AND d.created_at < dyno_crm.dynoreport_timestamptz(:period_end)
 ),
 closes AS (
     SELECT DISTINCT ON (s.deal_id)
@@ -29,8 +30,8 @@ closes AS (
     WHERE s.tenant_id = :tenant::uuid
       AND s.is_current = true
       AND ps.stage_state IN ('DONE_SUCCESS', 'DONE_FAILED')
-      AND s.entered_at >= :period_start::timestamptz
-      AND s.entered_at < :period_end::timestamptz
+      AND s.entered_at >= dyno_crm.dynoreport_timestamptz(:period_start)
+      AND s.entered_at < dyno_crm.dynoreport_timestamptz(:period_end)
     ORDER BY s.deal_id, s.entered_at, (ps.stage_state = 'DONE_SUCCESS') DESC, s.pipeline_stage_id
 ),
 requested AS (
@@ -88,7 +89,7 @@ targets AS (
     SELECT principal_type, principal_id FROM metrics WHERE :principals::text IS NULL
 )
 SELECT :run_id::uuid, :tenant::uuid, t.principal_type, t.principal_id,
-       :period_start::timestamptz, :period_end::timestamptz,
+       dyno_crm.dynoreport_timestamptz(:period_start), dyno_crm.dynoreport_timestamptz(:period_end),
        COALESCE(m.created_count, 0),
        COALESCE(m.won_count, 0),
        COALESCE(m.lost_count, 0),

@@ -1,5 +1,5 @@
 -- Read the fact rows of one run back, in the order of the contract, as text.
--- Timestamps are written in the session's TimeZone, which the runner sets to the
+-- Timestamps are written in the session's TimeZone, which period_db.c sets to the
 -- report's zone for the transaction (dynoreport_iso8601 adds the offset).
 -- Every column is cast to a bounded varchar: psqlODBC describes text as 8190 characters
 -- wide, and the row array would then reserve 8 KiB a cell (39 instead of 14 MiB peak RSS,

@@ -2,6 +2,6 @@
 -- transaction's zone), then the compact name tokens {from} {to} {generated}.
 SELECT id::text, tenant_id::text, period_label, dyno_crm.dynoreport_iso8601(period_start),
        dyno_crm.dynoreport_iso8601(period_end), dyno_crm.dynoreport_iso8601(generated_at),
-       to_char(period_start, 'YYYYMMDD"T"HH24MISS'), to_char(period_end, 'YYYYMMDD"T"HH24MISS'),
+       dyno_crm.dynoreport_compact(period_start), dyno_crm.dynoreport_compact(period_end),
        to_char(generated_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS"Z"')
 FROM dyno_crm.report_run WHERE id = :run_id::uuid

@@ -50,8 +50,9 @@ extern "C" {
  * Informational: nothing is checked against it (a struct's `size` says what it holds).
  *   1.0  the first published ABI (dr_plugin up to destroy, dr_open_args, dr_run_info)
  *   1.1  dr_plugin.check_options
+ *   1.2  dr_plugin.flags (DR_PLUGIN_WANTS_VIEW), dr_open_args.view, dr_report_view
  */
-#define DR_PLUGIN_ABI_MINOR 1
+#define DR_PLUGIN_ABI_MINOR 2
 
 /**
  * Does the versioned struct at @p ptr, of type @p type, hold @p field? True when its
@@ -141,7 +142,7 @@ typedef struct dr_run_info {
     const char *report;       /**< "rep_performance" */
     const char *run_id;       /**< UUID */
     const char *tenant_id;    /**< UUID */
-    const char *period_label; /**< the period as asked, e.g. "2026-10" */
+    const char *period_label; /**< the resolved period, e.g. "2026-10" (previous-month resolved) */
     const char *period_start; /**< ISO 8601 with offset */
     const char *period_end;   /**< ISO 8601 with offset (exclusive) */
     const char *time_zone;    /**< IANA name, e.g. "America/New_York" */
@@ -149,6 +150,55 @@ typedef struct dr_run_info {
     const char *principals;   /**< "all" or a comma list of TYPE:UUID */
     const char *tool_version; /**< e.g. "0.1.0" */
 } dr_run_info;
+
+/**
+ * @name The report view (ABI 1.2)
+ * What a report made for people needs beyond the fact rows: names, a rank, the comparison
+ * period, and honest totals. A plugin asks for it with DR_PLUGIN_WANTS_VIEW in
+ * dr_plugin.flags; a 1.2 host then sets dr_open_args.view and appends DR_VIEW_NCOLUMNS
+ * columns to every row (dr_open_args.columns describes all of them), and sends, after the
+ * fact rows in their usual order, the rows of principals that are only in the comparison
+ * period (kind "gone", current metrics 0) and one total row per principal type (kind
+ * "total", principal_id NULL): each deal counted once. A plugin that does not ask, or an
+ * older host, gets the 13 fact columns and the fact rows only, exactly as in ABI 1.1.
+ * @{
+ */
+
+/** dr_plugin.flags bit: send the report view (extra columns, gone and total rows). */
+#define DR_PLUGIN_WANTS_VIEW 0x1u
+
+/** Columns the view appends after the fact columns, in this order:
+ *   row_kind TEXT ("principal", "gone", "total"), principal_name TEXT (never NULL: the
+ *   configured name, or a marked fallback such as "[user 1a2b3c4d]"; "All reps" /
+ *   "All teams" for totals), rank INT64 (1 = most amount won within its principal type;
+ *   ties by deals won, then name, then id; NULL for totals), is_new BOOLEAN (no row in the
+ *   comparison period; NULL when there is no comparison), prev_deals_created INT64,
+ *   prev_deals_won INT64, prev_total_amount_won DECIMAL(2), prev_win_rate DECIMAL(4)
+ *   (the comparison period's values; NULL when there is no comparison or the principal
+ *   is new). */
+#define DR_VIEW_NCOLUMNS 8
+
+/** Values of the row_kind column. */
+#define DR_ROW_PRINCIPAL "principal"
+#define DR_ROW_GONE "gone"
+#define DR_ROW_TOTAL "total"
+
+/** The run as a report for people. Versioned like the other structs. */
+typedef struct dr_report_view {
+    uint32_t abi_major;          /**< DR_PLUGIN_ABI_MAJOR of the host */
+    uint32_t size;               /**< sizeof(dr_report_view) of the host */
+    const char *tenant_name;     /**< the tenant's name, or a marked fallback */
+    const char *period_title;    /**< the period in words: "October 2026", "Q3 2026",
+                                      "Week 41, 2026", "1 Oct 2026 – 15 Oct 2026"
+                                      (a range shows its inclusive last day) */
+    const char *compare;         /**< "previous", "year-ago" or "none" */
+    const char *compare_title;   /**< the comparison period in words; "" for none */
+    const char *compare_start;   /**< ISO 8601 with offset; "" for none */
+    const char *compare_end;     /**< ISO 8601 with offset (exclusive); "" for none */
+    const char *currency;        /**< ISO 4217 code such as "EUR", or "" for none */
+    size_t nfact_columns;        /**< the fact columns that come first in every row (13) */
+} dr_report_view;
+/** @} */
 
 /** Everything a plugin gets when it opens. Valid until destroy returns. */
 typedef struct dr_open_args {
@@ -166,6 +216,12 @@ typedef struct dr_open_args {
     void *log_ctx;
     char *errbuf;               /**< host-owned buffer for one error sentence */
     size_t errbuf_size;
+
+    /* ---- ABI 1.2: appended; read only when DR_HAS_FIELD(args, dr_open_args, view) ---- */
+
+    /** The report view, when the plugin asked for it (DR_PLUGIN_WANTS_VIEW) and the host
+        has one; else NULL. When set, columns/ncolumns include the view's columns. */
+    const dr_report_view *view;
 } dr_open_args;
 
 /** The descriptor a plugin returns from its entry point. */
@@ -197,6 +253,11 @@ typedef struct dr_plugin {
      * open() must still check its options: a 1.0 host never calls this.
      */
     dr_plugin_status (*check_options)(const dr_open_args *args);
+
+    /* ---- ABI 1.2: appended; read only when DR_PLUGIN_HAS(d, flags) ---- */
+
+    /** DR_PLUGIN_WANTS_VIEW or 0. */
+    uint32_t flags;
 } dr_plugin;
 
 /** Size of the first published dr_plugin (ABI 1.0, up to destroy); the smallest a host accepts. */

@@ -1,7 +1,9 @@
-/* What the built-in output plugins share: option words, messages, open checks, output files. */
+/* What the built-in output plugins share: option words, messages, open checks, output files,
+   the report view. */
 #include "plugin_common.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,4 +149,96 @@ void dr_pc_file_discard(dr_pc_file *f)
     f->fp = NULL;
     free(f->iobuf);
     f->iobuf = NULL;
+}
+
+size_t dr_pc_column_index(const dr_open_args *args, size_t from, size_t to, const char *name)
+{
+    for (size_t i = from; i < to && i < args->ncolumns; i++)
+        if (args->columns[i].name != NULL && strcmp(args->columns[i].name, name) == 0)
+            return i;
+    return DR_PC_NO_COLUMN;
+}
+
+dr_plugin_status dr_pc_view_init(dr_pc_view *v, const dr_open_args *args, const char *plugin)
+{
+    const dr_report_view *view =
+        DR_HAS_FIELD(args, dr_open_args, view) ? args->view : NULL;
+
+    memset(v, 0, sizeof *v);
+    if (view != NULL &&
+        (view->abi_major != DR_PLUGIN_ABI_MAJOR ||
+         !DR_HAS_FIELD(view, dr_report_view, nfact_columns) ||
+         view->nfact_columns > args->ncolumns))
+        return dr_plugin_error(args, DR_PLUGIN_EFAIL,
+                               "%s: host report view of ABI %u size %u with %zu of %zu "
+                               "columns: expected ABI %d size at least %zu, within the columns",
+                               plugin, (unsigned)view->abi_major, (unsigned)view->size,
+                               DR_HAS_FIELD(view, dr_report_view, nfact_columns)
+                                   ? view->nfact_columns : (size_t)0,
+                               args->ncolumns, DR_PLUGIN_ABI_MAJOR,
+                               offsetof(dr_report_view, nfact_columns) +
+                                   sizeof view->nfact_columns);
+    v->view = view;
+    v->nfact = view != NULL ? view->nfact_columns : args->ncolumns;
+    v->col_type = dr_pc_column_index(args, 0, v->nfact, "principal_type");
+    v->col_id = dr_pc_column_index(args, 0, v->nfact, "principal_id");
+    v->col_kind = view ? dr_pc_column_index(args, v->nfact, args->ncolumns, "row_kind")
+                       : DR_PC_NO_COLUMN;
+    v->col_name = view ? dr_pc_column_index(args, v->nfact, args->ncolumns, "principal_name")
+                       : DR_PC_NO_COLUMN;
+    return DR_PLUGIN_OK;
+}
+
+/* The text of column @p col of a row, or NULL (no such column, or SQL NULL). */
+static const char *cell_text(const dr_value *values, size_t col)
+{
+    if (col == DR_PC_NO_COLUMN || values[col].is_null)
+        return NULL;
+    return values[col].text;
+}
+
+bool dr_pc_view_is_fact(const dr_pc_view *v, const dr_value *values)
+{
+    if (v->view == NULL || v->col_kind == DR_PC_NO_COLUMN)
+        return true;
+    const char *kind = cell_text(values, v->col_kind);
+    return kind != NULL && strcmp(kind, DR_ROW_PRINCIPAL) == 0;
+}
+
+const char *dr_pc_fallback_name(const char *word, const char *id, char *buf, size_t size)
+{
+    snprintf(buf, size, "[%s %.8s]", word, id);
+    return buf;
+}
+
+const char *dr_pc_principal_word(const char *principal_type)
+{
+    if (principal_type != NULL && strcmp(principal_type, "USER") == 0)
+        return "user";
+    if (principal_type != NULL && strcmp(principal_type, "GROUP") == 0)
+        return "team";
+    return "principal";
+}
+
+const char *dr_pc_view_principal_name(const dr_pc_view *v, const dr_value *values, char *buf,
+                                      size_t size)
+{
+    const char *name = cell_text(values, v->col_name);
+    if (name != NULL)
+        return name;
+    const char *id = cell_text(values, v->col_id);
+    if (id == NULL)
+        return NULL;
+    return dr_pc_fallback_name(dr_pc_principal_word(cell_text(values, v->col_type)), id, buf,
+                               size);
+}
+
+const char *dr_pc_view_tenant_name(const dr_pc_view *v, const dr_open_args *args, char *buf,
+                                   size_t size)
+{
+    if (v->view != NULL && v->view->tenant_name != NULL)
+        return v->view->tenant_name;
+    if (args->run == NULL || args->run->tenant_id == NULL)
+        return NULL;
+    return dr_pc_fallback_name("tenant", args->run->tenant_id, buf, size);
 }

@@ -1,7 +1,8 @@
 /**
  * @file plugin_common.h
  * @brief What the built-in output plugins (csv, json, xlsx) share: option words,
- *        message helpers, the first checks of open and a buffered output file.
+ *        message helpers, the first checks of open, a buffered output file and the
+ *        reading of the report view (ABI 1.2).
  *
  * Built as a static, position-independent library with hidden visibility and linked
  * into each plugin module, so none of these names is exported by a plugin. No global
@@ -70,5 +71,68 @@ dr_plugin_status dr_pc_file_close(dr_pc_file *f, const dr_open_args *args, const
 
 /** Close @p f without checks (failure path: the host removes the temp file) and free its buffer. */
 void dr_pc_file_discard(dr_pc_file *f);
+
+/**
+ * @name The report view (ABI 1.2)
+ * How a plugin that sets DR_PLUGIN_WANTS_VIEW reads the rows whichever host it meets: a 1.2
+ * host with a view appends the view's columns and sends gone and total rows after the fact
+ * rows; an older host (or one without a view) sends the fact columns and rows only. The
+ * names of the fact rows come from the view, or else from the same marked fallback the host
+ * uses ("[user 1a2b3c4d]", "[team 1a2b3c4d]", "[tenant 1a2b3c4d]").
+ * @{
+ */
+
+/** A column index that is not there. */
+#define DR_PC_NO_COLUMN ((size_t)-1)
+
+/** Room for any fallback name of dr_pc_fallback_name() with its NUL. */
+#define DR_PC_NAME_SIZE 32
+
+/** Where the fact and view columns are in the rows this plugin gets. */
+typedef struct dr_pc_view {
+    const dr_report_view *view; /**< the host's view; NULL: none (older host, or not sent) */
+    size_t nfact;               /**< the fact columns that come first in every row */
+    size_t col_type, col_id;    /**< fact columns principal_type, principal_id, or NO_COLUMN */
+    size_t col_kind, col_name;  /**< view columns row_kind, principal_name, or NO_COLUMN */
+} dr_pc_view;
+
+/** Index of the column named @p name among columns [@p from, @p to) of @p args, or
+    DR_PC_NO_COLUMN. */
+size_t dr_pc_column_index(const dr_open_args *args, size_t from, size_t to, const char *name);
+
+/**
+ * Fill @p v from @p args (call after dr_pc_check_open): the view when the host's
+ * dr_open_args holds the field (DR_HAS_FIELD) and set it, checked (its ABI major, its size
+ * holding nfact_columns, nfact_columns within ncolumns: else DR_PLUGIN_EFAIL naming
+ * @p plugin); without one, every column is a fact column.
+ */
+dr_plugin_status dr_pc_view_init(dr_pc_view *v, const dr_open_args *args, const char *plugin);
+
+/** Whether @p values is a fact row: always without a view (or a view without a row_kind
+    column); with one, a row whose row_kind is DR_ROW_PRINCIPAL (gone and total rows, and
+    kinds of later versions, are not). */
+bool dr_pc_view_is_fact(const dr_pc_view *v, const dr_value *values);
+
+/** The host's marked fallback for a principal or tenant without a name: "[WORD xxxxxxxx]",
+    the first 8 characters of @p id, into @p buf (at least DR_PC_NAME_SIZE bytes). */
+const char *dr_pc_fallback_name(const char *word, const char *id, char *buf, size_t size);
+
+/** The fallback word of a principal type: "user" for USER, "team" for GROUP, else
+    "principal". */
+const char *dr_pc_principal_word(const char *principal_type);
+
+/**
+ * The name of the principal of row @p values: the view's principal_name when there is a
+ * view, else the fallback from principal_type and principal_id (in @p buf, at least
+ * DR_PC_NAME_SIZE bytes). NULL when the row has neither a name nor a principal id.
+ */
+const char *dr_pc_view_principal_name(const dr_pc_view *v, const dr_value *values, char *buf,
+                                      size_t size);
+
+/** The tenant's name: the view's tenant_name, else the fallback "[tenant xxxxxxxx]" from
+    args->run->tenant_id (in @p buf, at least DR_PC_NAME_SIZE bytes); NULL without either. */
+const char *dr_pc_view_tenant_name(const dr_pc_view *v, const dr_open_args *args, char *buf,
+                                   size_t size);
+/** @} */
 
 #endif /* DR_PLUGIN_COMMON_H */

@@ -19,6 +19,12 @@
  * Options (given as --opt json.KEY=VALUE; the host strips the "json." prefix):
  *   ndjson   true | false: one row object a line, no head and no array (default false)
  *   pretty   true | false: indent the document by 2 spaces (default false; not with ndjson)
+ *   names    true | false: append the columns principal_name and tenant_name (default false)
+ *
+ * Asks for the report view (ABI 1.2, DR_PLUGIN_WANTS_VIEW) for the names only: the fact
+ * columns and rows are written as they are without a view; the view's columns and its gone
+ * and total rows are never written. names=true takes the names from the view, or, from a
+ * host without one, the host's marked fallback ("[user 1a2b3c4d]", "[tenant 7c9e6679]").
  */
 #include <errno.h>
 #include <limits.h>
@@ -45,11 +51,23 @@ typedef struct json_handle {
     dr_pc_file out;           /* the output file; out.fp NULL once closed */
     bool ndjson;
     bool pretty;
+    bool names;               /* names=true: principal_name and tenant_name appended */
     int flags;                /* json-c serialization flags */
     size_t nrows;             /* rows written so far */
+    dr_pc_view view;          /* where the fact columns are; the view, if sent */
+    const char *tenant_name;  /* names=true: the view's, or tenant_buf */
+    char tenant_buf[DR_PC_NAME_SIZE];
 } json_handle;
 
-static const char *const json_option_keys[] = {"ndjson", "pretty", NULL};
+static const char *const json_option_keys[] = {"ndjson", "pretty", "names", NULL};
+
+/* The columns names=true appends after the fact columns. */
+static const dr_column json_name_columns[] = {
+    {"principal_name", "Principal name", DR_TYPE_TEXT, 0},
+    {"tenant_name", "Tenant name", DR_TYPE_TEXT, 0},
+};
+
+#define JSON_NNAME_COLUMNS (sizeof json_name_columns / sizeof json_name_columns[0])
 
 static const char json_spaces[] = "        "; /* at least JSON_ITEM_INDENT */
 
@@ -241,8 +259,10 @@ static dr_plugin_status write_head(json_handle *h)
 
     if ((st = write_text(h, h->pretty ? "  \"columns\": [" : "\"columns\":[")) != DR_PLUGIN_OK)
         return st;
-    for (size_t i = 0; i < args->ncolumns; i++) {
-        json_object *col = column_object(&args->columns[i]);
+    size_t nfact = h->view.nfact, ncols = nfact + (h->names ? JSON_NNAME_COLUMNS : 0);
+    for (size_t i = 0; i < ncols; i++) {
+        json_object *col =
+            column_object(i < nfact ? &args->columns[i] : &json_name_columns[i - nfact]);
         if (col == NULL)
             return out_of_memory(h);
         if ((i == 0 || (st = write_text(h, ",")) == DR_PLUGIN_OK) &&
@@ -252,7 +272,7 @@ static dr_plugin_status write_head(json_handle *h)
         if (st != DR_PLUGIN_OK)
             return st;
     }
-    if (h->pretty && args->ncolumns > 0 && (st = write_text(h, "\n  ")) != DR_PLUGIN_OK)
+    if (h->pretty && ncols > 0 && (st = write_text(h, "\n  ")) != DR_PLUGIN_OK)
         return st;
     return write_text(h, h->pretty ? "],\n  \"rows\": [" : "],\"rows\":[");
 }
@@ -279,9 +299,13 @@ static dr_plugin_status parse_options(const dr_open_args *args, void *handle)
             if ((st = dr_pc_option_bool(args, "json", key, val, &h->pretty)) != DR_PLUGIN_OK)
                 return st;
             pretty_val = val;
+        } else if (strcmp(key, "names") == 0) {
+            if ((st = dr_pc_option_bool(args, "json", key, val, &h->names)) != DR_PLUGIN_OK)
+                return st;
         } else {
             return dr_plugin_error(args, DR_PLUGIN_EOPTION,
-                                   "unknown option 'json.%s': expected json.ndjson or json.pretty",
+                                   "unknown option 'json.%s': expected json.ndjson, json.pretty "
+                                   "or json.names",
                                    key);
         }
     }
@@ -293,10 +317,11 @@ static dr_plugin_status parse_options(const dr_open_args *args, void *handle)
     return DR_PLUGIN_OK;
 }
 
-/* Row objects take the column names as constant keys, so they must be unique. */
-static dr_plugin_status check_columns(const dr_open_args *args)
+/* Row objects take the column names as constant keys, so they must be unique: the @p nfact
+   fact columns written, and the name columns after them when @p names. */
+static dr_plugin_status check_columns(const dr_open_args *args, size_t nfact, bool names)
 {
-    for (size_t i = 0; i < args->ncolumns; i++) {
+    for (size_t i = 0; i < nfact; i++) {
         const char *name = args->columns[i].name;
         if (name == NULL)
             return dr_plugin_error(args, DR_PLUGIN_EFAIL, "json: column %zu has no name", i + 1);
@@ -305,6 +330,12 @@ static dr_plugin_status check_columns(const dr_open_args *args)
                 return dr_plugin_error(args, DR_PLUGIN_EFAIL,
                                        "json: column name '%s' appears twice: expected unique "
                                        "names to key the row objects",
+                                       name);
+        for (size_t j = 0; names && j < JSON_NNAME_COLUMNS; j++)
+            if (strcmp(json_name_columns[j].name, name) == 0)
+                return dr_plugin_error(args, DR_PLUGIN_EFAIL,
+                                       "json: column name '%s' is also one of json.names=true: "
+                                       "expected unique names to key the row objects",
                                        name);
     }
     return DR_PLUGIN_OK;
@@ -342,9 +373,6 @@ static dr_plugin_status json_open(const dr_open_args *args, void **handle)
                              "json: open arguments without path, columns or options");
         goto cleanup;
     }
-    if ((st = check_columns(args)) != DR_PLUGIN_OK)
-        goto cleanup;
-
     h = calloc(1, sizeof *h);
     if (h == NULL) {
         st = dr_plugin_error(args, DR_PLUGIN_ENOMEM, "json: out of memory");
@@ -355,6 +383,12 @@ static dr_plugin_status json_open(const dr_open_args *args, void **handle)
     st = parse_options(args, h);
     if (st != DR_PLUGIN_OK)
         goto cleanup;
+    if ((st = dr_pc_view_init(&h->view, args, "json")) != DR_PLUGIN_OK ||
+        (st = check_columns(args, h->view.nfact, h->names)) != DR_PLUGIN_OK)
+        goto cleanup;
+    if (h->names)
+        h->tenant_name = dr_pc_view_tenant_name(&h->view, args, h->tenant_buf,
+                                                sizeof h->tenant_buf);
     /* '/' needs no escape in JSON; leaving it keeps URLs and paths readable */
     h->flags = JSON_C_TO_STRING_NOSLASHESCAPE |
                (h->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
@@ -429,8 +463,10 @@ static dr_plugin_status json_row(void *handle, const dr_value *values)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "json: row without values");
 
     const dr_column *cols = h->args->columns;
-    size_t n = h->args->ncolumns;
+    size_t n = h->view.nfact;
 
+    if (!dr_pc_view_is_fact(&h->view, values))
+        return DR_PLUGIN_OK; /* gone and total rows are the view's, not the fact table's */
     row = json_object_new_object();
     if (row == NULL)
         return out_of_memory(h);
@@ -441,6 +477,19 @@ static dr_plugin_status json_row(void *handle, const dr_value *values)
         if (object_add(row, cols[i].name, val) != 0) {
             st = out_of_memory(h);
             goto cleanup;
+        }
+    }
+    if (h->names) {
+        char buf[DR_PC_NAME_SIZE];
+        const char *name[JSON_NNAME_COLUMNS] = {
+            dr_pc_view_principal_name(&h->view, values, buf, sizeof buf), h->tenant_name};
+        for (size_t i = 0; i < JSON_NNAME_COLUMNS; i++) {
+            json_object *val = NULL;
+            if ((name[i] != NULL && (val = json_object_new_string(name[i])) == NULL) ||
+                object_add(row, json_name_columns[i].name, val) != 0) {
+                st = out_of_memory(h);
+                goto cleanup;
+            }
         }
     }
 
@@ -501,6 +550,7 @@ static const dr_plugin json_descriptor = {
     .end = json_end,
     .destroy = json_destroy,
     .check_options = json_check_options,
+    .flags = DR_PLUGIN_WANTS_VIEW, /* ABI 1.2: for names=true; the rest ignores the view */
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

@@ -17,7 +17,7 @@ DR_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DR_APT_PACKAGES=(
     build-essential cmake pkg-config git
     unixodbc unixodbc-dev odbc-postgresql
-    libcsv-dev libcunit1-dev libinih-dev libxlsxwriter-dev libjson-c-dev
+    libcsv-dev libcunit1-dev libxlsxwriter-dev libjson-c-dev
     postgresql postgresql-contrib
     python3 python3-psycopg2 python3-openpyxl
     libreoffice-calc-nogui poppler-utils

@@ -2,7 +2,8 @@
  * libFuzzer target: dr_config_load on a configuration file with the input as content
  * (an in-memory file: memfd, opened by path through /proc/self/fd). Checks memory safety
  * and the loaded structure; not the message text (core/config.c prints some values raw:
- * see docs/reliability.md).
+ * see docs/reliability.md). The connect value also goes through the connection-string
+ * reader of odbc.h (dr_connstr_next), which redaction and the password checks rely on.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "fuzz_common.h"
+#include "odbc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +36,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st == DR_OK) {
         FUZZ_CHECK(cfg.path != NULL && strcmp(cfg.path, path) == 0);
         FUZZ_CHECK(!(cfg.connect && cfg.dsn));
+        FUZZ_CHECK(cfg.password_file == NULL || cfg.password_file[0] == '/');
+        if (cfg.connect) {
+            /* the pieces tile the string, in order, each inside it, and the walk ends */
+            const char *p = cfg.connect, *stop = cfg.connect + strlen(cfg.connect), *prev = cfg.connect;
+            dr_connstr_attr a;
+            size_t pieces = 0;
+            while (dr_connstr_next(&p, &a)) {
+                FUZZ_CHECK(a.begin == prev && a.end >= a.begin && a.end <= stop);
+                FUZZ_CHECK(a.key == NULL || (a.key >= a.begin && a.key + a.keylen <= a.end));
+                FUZZ_CHECK(a.key == NULL || (a.value > a.begin && a.value + a.valuelen == a.end));
+                FUZZ_CHECK(p == (*a.end ? a.end + 1 : a.end));
+                prev = p;
+                FUZZ_CHECK(++pieces <= strlen(cfg.connect) + 1);
+            }
+            FUZZ_CHECK(p == stop);
+            (void)dr_connstr_has_secret(cfg.connect);
+        }
         FUZZ_CHECK(cfg.defaults.nopts <= DR_CONFIG_MAX_OPTS);
         for (size_t i = 0; i < cfg.defaults.nopts; i++)
             FUZZ_CHECK(strchr(cfg.defaults.opts[i], '=') != NULL);

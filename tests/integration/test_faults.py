@@ -73,7 +73,18 @@ def wait_until(predicate, what, timeout=WAIT):
 
 
 def temp_files(outdir):
-    return sorted(n for n in os.listdir(outdir) if n.startswith(".") and ".tmp-" in n)
+    """The files runs have staged: inside their private .dynoreport-staging.* directories
+    (the .dynoreport marker aside), and any old-style .NAME.tmp-XXXXXX name."""
+    found = []
+    for n in os.listdir(outdir):
+        if n.startswith(".dynoreport-staging."):
+            try:
+                found += [os.path.join(n, f) for f in os.listdir(os.path.join(outdir, n)) if f != ".dynoreport"]
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        elif n.startswith(".") and ".tmp-" in n:
+            found.append(n)
+    return sorted(found)
 
 
 class Tool:

@@ -18,6 +18,7 @@ Limits of the channels themselves, so the tests use the longest value each can c
 Defects this suite found and that were then fixed (each test below keeps them fixed):
   core/config.c      messages printed keys, sections and some values raw; a line longer
                      than inih's 200-byte buffer was split and its tail parsed as a new line
+                     (inih is gone: the tool's own reader takes lines up to 65536 bytes)
   core/plugin_host.c "invalid format" printed the name raw
   sql/migrations     dynoreport_iso8601() dropped the seconds of a UTC offset (LMT zones
                      before ~1940), which moved a period boundary by those seconds (002)
@@ -295,16 +296,16 @@ class CommandLineTests(HostileTestCase):
         self.check_accepted(self.run_args(outdir, **{"--name": b"\xff\xfe.{ext}"}), outdir, b"\xff\xfe.csv")
 
     def test_option_plugin_dir(self):
-        """--plugin-dir is a directory searched first: a missing one is skipped (the build's
-        plugins are still found through DYNOREPORT_PLUGIN_PATH); empty is refused."""
+        """--plugin-dir is a directory searched first; empty is refused, and so is a relative
+        one (a plugin directory must be absolute and trusted, see test_signals_trust)."""
         def check(kind, value):
             outdir = self.make_dir()
             if kind == "empty":
                 self.check_rejected(self.run_args(outdir, **{"--plugin-dir": value}), 64,
                                     [b"empty --plugin-dir"], outdir=outdir)
-            else:
-                self.check_accepted(self.run_args(outdir, **{"--plugin-dir": value}), outdir,
-                                    DEFAULT_NAME)
+            else:  # every kind is a relative path: refused, like ssh's StrictModes would
+                self.check_rejected(self.run_args(outdir, **{"--plugin-dir": value}), 78,
+                                    [quote(value), b"is relative"], outdir=outdir)
         self.each_kind(check)
 
     def test_option_run_id_of_export(self):
@@ -418,8 +419,8 @@ def config_expectation(section, key, kind, value):
     ("accepted", file name)."""
     q = quote(value)
     if kind == "overlong":
-        # inih's 200-byte line buffer: the reader notices a line it cannot take whole and
-        # refuses it, naming file and line; see test_config_line_longer_than_the_reader_buffer
+        # longer than the reader's 65536-byte lines: refused, naming file and line; see
+        # test_config_line_longer_than_the_reader_buffer
         return ("rejected", 78, [b"the line is longer than"], True)
     if kind == "empty":
         if key == "opt":
@@ -440,7 +441,7 @@ def config_expectation(section, key, kind, value):
             return ("rejected", 64, [q], True)
         return ("accepted", value)
     if key == "plugin_dir":
-        return ("accepted", DEFAULT_NAME)
+        return ("rejected", 78, [q, b"is relative"], True)
     if key == "opt":
         return ("rejected", 78, [b"expected PLUGIN.KEY=VALUE"], kind != "non_utf8")
     if key in ("connect", "dsn"):
@@ -535,10 +536,11 @@ class ConfigFileTests(HostileTestCase):
         self.check_rejected(["--config", bad, *self.run_args(outdir)], 78, [quote(bad)], outdir=outdir)
 
     def test_config_line_longer_than_the_reader_buffer(self):
-        """A 250-byte line is refused as one line, naming file and line: inih's 200-byte
-        buffer would split it and parse the tail as a line of its own - here
-        'tz = Mars/Olympus', a key the file's author never wrote on a line."""
-        value = b"a" * 192 + b"tz = Mars/Olympus"
+        """A line longer than the reader takes (65536 bytes) is refused as one line, naming
+        file and line; libinih's 200-byte buffer once split a 250-byte line and parsed its
+        tail ('tz = Mars/Olympus') as a line of its own. A 250-byte line is now one value
+        (test_secrets.LongLineTests), so the tail can only ever be part of the value."""
+        value = b"a" * 65536 + b"tz = Mars/Olympus"
         outdir = self.make_dir()
         cfg = self.write_config(b"[defaults]\nname = " + value + b".{ext}\n")
         rc, out, err = run_raw(["--config", cfg, *self.run_args(outdir)], self.db.odbc)

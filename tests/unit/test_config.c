@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "odbc.h"
 #include "period.h"
 #include "unit_check.h"
 
@@ -150,23 +152,303 @@ static void test_connection(void)
     }
 }
 
-static void test_connection_password_file(void)
+/* A file of @p len bytes of @p text with mode @p mode; its path into @p path (>= 32 bytes). */
+static void write_file(char *path, const void *text, size_t len, unsigned mode)
 {
-    char path[] = "/tmp/dr-unit-pw-XXXXXX";
+    strcpy(path, "/tmp/dr-unit-pw-XXXXXX");
     int fd = mkstemp(path);
     CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT(write(fd, "s3cret;x\n", 9) == 9);
+    CU_ASSERT(write(fd, text, len) == (ssize_t)len);
+    CU_ASSERT(fchmod(fd, (mode_t)mode) == 0);
     close(fd);
-    dr_config cfg = {.password_file = path};
+}
+
+/* password_file goes with [connection] only, escaped (issue 10: it went with any string,
+   and a '}' in it ended the value: "x};ConnSettings={SQL" added an attribute). */
+static void test_connection_password_file(void)
+{
+    static const char pw[] = "p}a;s=s{w o}}rd \n2nd line\n";
+    char path[32];
+    write_file(path, pw, sizeof pw - 1, 0600);
+    dr_config cfg = {.password_file = path, .connect = "Driver=a"};
     char out[DR_CONNSTR_MAX];
     dr_error err = {0};
-    CU_ASSERT(dr_config_connection(&cfg, "Driver=a", NULL, NULL, NULL, out, sizeof out, &err) == DR_OK);
-    CU_ASSERT_STRING_EQUAL(out, "Driver=a;PWD={s3cret;x};");
-    char tiny[12];
+    CU_ASSERT(dr_config_connection(&cfg, NULL, NULL, NULL, NULL, out, sizeof out, &err) == DR_OK);
+    CU_ASSERT_STRING_EQUAL(out, "Driver=a;PWD={p}}a;s=s{w o}}}}rd };");
+    /* the string a driver reads back: the password whole, nothing added */
+    dr_connstr_attr a;
+    int attrs = 0;
+    for (const char *p = out; dr_connstr_next(&p, &a);)
+        attrs++;
+    CU_ASSERT_EQUAL(attrs, 2);
+
+    /* never with a string from the command line or the environment (issue 10: the file's
+       password went to whatever server --connect named) */
+    static const struct { const char *cli, *cli_dsn, *env, *env_dsn, *want; } others[] = {
+        {"Driver=b;Server=elsewhere;", NULL, NULL, NULL, "Driver=b;Server=elsewhere;"},
+        {"Driver=b;Pwd=typed;", NULL, NULL, NULL, "Driver=b;Pwd=typed;"},
+        {NULL, "dsn", NULL, NULL, "DSN=dsn;"},
+        {NULL, NULL, "Driver=e;", NULL, "Driver=e;"},
+        {NULL, NULL, NULL, "envdsn", "DSN=envdsn;"},
+    };
+    for (size_t i = 0; i < COUNT(others); i++) {
+        dr_error_clear(&err);
+        CHECK_ROW(dr_config_connection(&cfg, others[i].cli, others[i].cli_dsn, others[i].env, others[i].env_dsn,
+                                       out, sizeof out, &err) == DR_OK, i);
+        CHECK_ROW(strcmp(out, others[i].want) == 0, i);
+    }
+
+    /* a DSN of [connection] gets it too */
+    dr_config dsn_cfg = {.password_file = path, .dsn = "crm"};
     dr_error_clear(&err);
-    CU_ASSERT(dr_config_connection(&cfg, "Driver=a;", NULL, NULL, NULL, tiny, sizeof tiny, &err) != DR_OK);
-    CU_ASSERT(strstr(err.msg, "s3cret") == NULL);
+    CU_ASSERT(dr_config_connection(&dsn_cfg, NULL, NULL, NULL, NULL, out, sizeof out, &err) == DR_OK);
+    CU_ASSERT_STRING_EQUAL(out, "DSN=crm;PWD={p}}a;s=s{w o}}}}rd };");
+
+    /* a password typed in connect and a password file: which one? Neither: refused */
+    dr_config both = {.password_file = path, .connect = "Driver=a; pwd = x"};
+    dr_error_clear(&err);
+    CU_ASSERT(dr_config_connection(&both, NULL, NULL, NULL, NULL, out, sizeof out, &err) == DR_ECONFIG);
+    CU_ASSERT(strstr(err.msg, "keep one") != NULL);
+
+    /* too long with the password: refused without the password in the message or in out */
+    char tiny[24];
+    dr_error_clear(&err);
+    CU_ASSERT(dr_config_connection(&cfg, NULL, NULL, NULL, NULL, tiny, sizeof tiny, &err) == DR_ECONFIG);
+    CU_ASSERT(strstr(err.msg, "p}a") == NULL);
+    CU_ASSERT(memchr(tiny, 'p', sizeof tiny) == NULL);
     unlink(path);
+}
+
+/* Owner and mode of the password file (libpq's .pgpass rule) and of the configuration
+   file that names one or holds a password. */
+static void test_secret_file_modes(void)
+{
+    static const struct { unsigned mode; int ok; } modes[] = {
+        {0600, 1}, {0400, 1}, {0700, 1}, {0640, 0}, {0604, 0}, {0620, 0}, {0602, 0}, {0644, 0}, {0666, 0},
+    };
+    for (size_t i = 0; i < COUNT(modes); i++) {
+        char path[32], pw[DR_PASSWORD_MAX + 1];
+        dr_error err = {0};
+        write_file(path, "secret\n", 7, modes[i].mode);
+        dr_status st = dr_config_read_password(path, pw, sizeof pw, &err);
+        CHECK_ROW((st == DR_OK) == modes[i].ok, i);
+        if (st == DR_OK) {
+            CHECK_ROW(strcmp(pw, "secret") == 0, i);
+        } else {
+            char mode[16];
+            snprintf(mode, sizeof mode, "mode %04o", modes[i].mode);
+            CHECK_ROW(st == DR_ECONFIG && strstr(err.msg, path) && strstr(err.msg, mode), i);
+            CHECK_ROW(strstr(err.msg, "secret") == NULL, i);
+        }
+        unlink(path);
+    }
+    if (geteuid() == 0) { /* another owner than the running user (root) */
+        char path[32], pw[64];
+        dr_error err = {0};
+        write_file(path, "secret\n", 7, 0600);
+        CU_ASSERT(chown(path, 65534, 65534) == 0);
+        CU_ASSERT(dr_config_read_password(path, pw, sizeof pw, &err) == DR_ECONFIG);
+        CU_ASSERT(strstr(err.msg, "uid 65534") != NULL && strstr(err.msg, "another user") != NULL);
+        unlink(path);
+    }
+    /* the configuration file: owner and mode as read at load (file_known) */
+    char path[32];
+    write_file(path, "secret\n", 7, 0600);
+    static const struct { const char *connect; const char *pwfile; unsigned mode; unsigned long uid; int ok; } cfgs[] = {
+        {"Driver=a;", "pw", 0644, 0, 1},        /* names a password file: readable is fine */
+        {"Driver=a;", "pw", 0664, 0, 0},        /* ... writable by the group is not */
+        {"Driver=a;", "pw", 0646, 0, 0},
+        {"Driver=a;", "pw", 0644, 65534, 0},    /* another owner */
+        {"Driver=a;Pwd=x;", NULL, 0644, 0, 1},  /* holds a password: not writable by others */
+        {"Driver=a;Pwd=x;", NULL, 0620, 0, 0},
+        {"Driver=a;Pwd=x;", NULL, 0600, 65534, 0},
+        {"Driver=a;", NULL, 0666, 65534, 1},    /* no secret: not checked */
+    };
+    for (size_t i = 0; i < COUNT(cfgs); i++) {
+        dr_config cfg = {.path = "/etc/dynoreport/t.conf", .connect = (char *)cfgs[i].connect,
+                         .password_file = cfgs[i].pwfile ? path : NULL, .file_known = 1,
+                         .file_uid = cfgs[i].uid == 0 ? (unsigned long)geteuid() : cfgs[i].uid,
+                         .file_mode = 0100000u | cfgs[i].mode};
+        char out[DR_CONNSTR_MAX];
+        dr_error err = {0};
+        dr_status st = dr_config_connection(&cfg, NULL, NULL, NULL, NULL, out, sizeof out, &err);
+        CHECK_ROW((st == DR_OK) == cfgs[i].ok, i);
+        if (st != DR_OK)
+            CHECK_ROW(strstr(err.msg, "/etc/dynoreport/t.conf") != NULL && strstr(err.msg, "mode 0") != NULL, i);
+        /* a password from --connect: the configuration is not used, not checked */
+        dr_error_clear(&err);
+        CHECK_ROW(dr_config_connection(&cfg, "Driver=x;", NULL, NULL, NULL, out, sizeof out, &err) == DR_OK, i);
+    }
+    unlink(path);
+}
+
+/* The first line of the password file: line breaks, limits, what is refused. */
+static void test_password_file_content(void)
+{
+    static const struct { const char *text; size_t len; const char *pw; const char *msg; } rows[] = {
+        {"abc", 3, "abc", NULL},
+        {"abc\n", 4, "abc", NULL},
+        {"abc\r\nxyz\n", 9, "abc", NULL},
+        {" a b \n", 6, " a b ", NULL},
+        {"\n", 1, "", NULL},
+        {"", 0, NULL, "is empty"},
+        {"a\0b\n", 4, NULL, "NUL byte"},
+    };
+    for (size_t i = 0; i < COUNT(rows); i++) {
+        char path[32], pw[DR_PASSWORD_MAX + 1];
+        dr_error err = {0};
+        write_file(path, rows[i].text, rows[i].len, 0600);
+        dr_status st = dr_config_read_password(path, pw, sizeof pw, &err);
+        CHECK_ROW((st == DR_OK) == (rows[i].pw != NULL), i);
+        if (rows[i].pw)
+            CHECK_ROW(strcmp(pw, rows[i].pw) == 0, i);
+        else
+            CHECK_ROW(strstr(err.msg, rows[i].msg) != NULL, i);
+        unlink(path);
+    }
+    /* 511 bytes fit, 512 do not (no silent cut: a cut password fails to log in) */
+    for (size_t len = DR_PASSWORD_MAX; len <= DR_PASSWORD_MAX + 1; len++) {
+        char text[DR_PASSWORD_MAX + 3], path[32], pw[DR_PASSWORD_MAX + 1];
+        dr_error err = {0};
+        memset(text, 'x', len);
+        text[len] = '\n';
+        write_file(path, text, len + 1, 0600);
+        dr_status st = dr_config_read_password(path, pw, sizeof pw, &err);
+        CU_ASSERT((st == DR_OK) == (len == DR_PASSWORD_MAX));
+        if (st == DR_OK)
+            CU_ASSERT(strlen(pw) == DR_PASSWORD_MAX);
+        unlink(path);
+    }
+    /* not a regular file: a directory, a FIFO (must not hang) */
+    char pw[64];
+    dr_error err = {0};
+    CU_ASSERT(dr_config_read_password("/tmp", pw, sizeof pw, &err) == DR_ECONFIG);
+    CU_ASSERT(strstr(err.msg, "not a regular file") != NULL);
+    char fifo[] = "/tmp/dr-unit-fifo-XXXXXX";
+    int fd = mkstemp(fifo);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    unlink(fifo);
+    if (mkfifo(fifo, 0600) == 0) {
+        dr_error_clear(&err);
+        CU_ASSERT(dr_config_read_password(fifo, pw, sizeof pw, &err) == DR_ECONFIG);
+        unlink(fifo);
+    }
+}
+
+/* ---- the reader (it replaced libinih) ------------------------------------------------- */
+
+/* Load @p len bytes of @p text as a configuration file. */
+static dr_status load_text(const char *text, size_t len, dr_config *cfg, dr_error *err, char *path)
+{
+    write_file(path, text, len, 0644);
+    dr_status st = dr_config_load(path, cfg, err);
+    unlink(path);
+    return st;
+}
+
+static const struct {
+    const char *text;
+    int line;        /* 0: loads; else the error's line */
+    const char *msg; /* in the error */
+    const char *tz, *name, *connect; /* when it loads: the values read (NULL: not set) */
+} syntax[] = {
+    {"[defaults]\ntz = UTC\n", 0, NULL, "UTC", NULL, NULL},
+    {"\xEF\xBB\xBF[defaults]\ntz=UTC", 0, NULL, "UTC", NULL, NULL},           /* BOM, no final newline */
+    {"; c\n# c\n\n  \t\n[defaults]\n  ; indented comment\ntz: UTC\n", 0, NULL, "UTC", NULL, NULL},
+    {"[defaults]\ntz = UTC   # the zone\n", 0, NULL, "UTC", NULL, NULL},
+    {"[defaults]\ntz = UTC ; the zone\n", 0, NULL, "UTC", NULL, NULL},
+    {"[defaults]\nname = a#b;c.{ext}\n", 0, NULL, NULL, "a#b;c.{ext}", NULL},  /* no blank: kept */
+    {"[defaults]\nname = #x\n", 1 + 1, "key 'name' is empty", NULL, NULL, NULL},
+    {"[defaults]\nname =;x\n", 0, NULL, NULL, ";x", NULL},
+    {"[defaults]\r\ntz = UTC\r\n", 0, NULL, "UTC", NULL, NULL},
+    {"[connection]\nconnect = Driver=PostgreSQL Unicode;Server=db;\n", 0, NULL, NULL, NULL,
+     "Driver=PostgreSQL Unicode;Server=db;"},
+    {"[defaults]\ntz = UTC\n  UTC\n", 3, "set twice", NULL, NULL, NULL},         /* a continuation */
+    {"[defaults]\ntz = UTC\ntz = UTC\n", 3, "set twice", NULL, NULL, NULL},
+    {"[defaults]\nbogus\n", 2, "syntax error", NULL, NULL, NULL},
+    {"[defaults\ntz = UTC\n", 1, "syntax error", NULL, NULL, NULL},
+    {"[defaults ;x]\ntz = UTC\n", 1, "syntax error", NULL, NULL, NULL},
+    {"[defaults]\nt ;z = UTC\n", 2, "syntax error", NULL, NULL, NULL},
+    {"tz = UTC\n", 1, "unknown section ''", NULL, NULL, NULL},
+    {"[Defaults]\ntz = UTC\n", 2, "unknown section 'Defaults'", NULL, NULL, NULL},
+    {"[defaults]\nTZ = UTC\n", 2, "unknown key 'TZ'", NULL, NULL, NULL},
+    {"[defaults]\n\n\n\ntimezone = UTC\n", 5, "unknown key", NULL, NULL, NULL},
+    {"[connection]\npassword_file = pw.txt\n", 2, "expected an absolute path", NULL, NULL, NULL},
+    {"[connection]\npassword_file = \n", 2, "key 'password_file' is empty", NULL, NULL, NULL},
+    {"[defaults]] x\ntz = UTC\n", 0, NULL, "UTC", NULL, NULL},                  /* inih: text after ']' */
+};
+
+static void test_reader_syntax(void)
+{
+    for (size_t i = 0; i < COUNT(syntax); i++) {
+        dr_config cfg;
+        dr_error err = {0};
+        char path[32];
+        dr_status st = load_text(syntax[i].text, strlen(syntax[i].text), &cfg, &err, path);
+        CHECK_INPUT((st == DR_OK) == (syntax[i].line == 0), syntax[i].text, strlen(syntax[i].text));
+        if (st != DR_OK) {
+            char where[128];
+            snprintf(where, sizeof where, "%s:%d: ", path, syntax[i].line);
+            CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, syntax[i].text, strlen(syntax[i].text));
+            CHECK_INPUT(strstr(err.msg, syntax[i].msg) != NULL, syntax[i].text, strlen(syntax[i].text));
+            continue;
+        }
+        CHECK_INPUT(same(cfg.defaults.tz, syntax[i].tz), syntax[i].text, strlen(syntax[i].text));
+        CHECK_INPUT(same(cfg.defaults.name, syntax[i].name), syntax[i].text, strlen(syntax[i].text));
+        CHECK_INPUT(same(cfg.connect, syntax[i].connect), syntax[i].text, strlen(syntax[i].text));
+        dr_config_free(&cfg);
+    }
+}
+
+/* Long lines: 4 KiB (libinih refused 199 bytes) up to DR_CONFIG_MAX_LINE work, one byte more
+   is refused naming the line; a NUL ends the line's text; opt continuation lines add. */
+static void test_reader_long_lines(void)
+{
+    size_t sizes[] = {198, 199, 4096, DR_CONFIG_MAX_LINE, DR_CONFIG_MAX_LINE + 1, 1024 * 1024};
+    for (size_t i = 0; i < COUNT(sizes); i++) {
+        size_t line = sizes[i], head = strlen("[job j]\n");
+        char *text = malloc(head + line + 2);
+        CU_ASSERT_FATAL(text != NULL);
+        memcpy(text, "[job j]\n", head);
+        memcpy(text + head, "period = ", 9);
+        memset(text + head + 9, 'x', line - 9);
+        text[head + line] = '\n';
+        dr_config cfg;
+        dr_error err = {0};
+        char path[32];
+        dr_status st = load_text(text, head + line + 1, &cfg, &err, path);
+        CHECK_ROW((st == DR_OK) == (line <= DR_CONFIG_MAX_LINE), i);
+        if (st == DR_OK) {
+            CHECK_ROW(cfg.njobs == 1 && strlen(cfg.jobs[0].s.period) == line - 9, i);
+            dr_config_free(&cfg);
+        } else {
+            char where[128];
+            snprintf(where, sizeof where, "%s:2: the line is longer than %d bytes", path, DR_CONFIG_MAX_LINE);
+            CHECK_ROW(strstr(err.msg, where) != NULL, i);
+        }
+        free(text);
+    }
+    static const char nul[] = "[defaults]\nname = {report}\0/../x.{ext}\ntz = UTC\n";
+    dr_config cfg;
+    dr_error err = {0};
+    char path[32];
+    CU_ASSERT_FATAL(load_text(nul, sizeof nul - 1, &cfg, &err, path) == DR_OK);
+    CU_ASSERT_STRING_EQUAL(cfg.defaults.name, "{report}");
+    CU_ASSERT_STRING_EQUAL(cfg.defaults.tz, "UTC");
+    dr_config_free(&cfg);
+    static const char opts[] = "[defaults]\nopt = csv.a=1\n  csv.b=2 # two\n\topt = csv.c=3\n";
+    CU_ASSERT_FATAL(load_text(opts, sizeof opts - 1, &cfg, &err, path) == DR_OK);
+    CU_ASSERT_EQUAL(cfg.defaults.nopts, 3);
+    if (cfg.defaults.nopts == 3) {
+        CU_ASSERT_STRING_EQUAL(cfg.defaults.opts[1], "csv.b=2");
+        CU_ASSERT_STRING_EQUAL(cfg.defaults.opts[2], "opt = csv.c=3"); /* indented: a value of opt */
+    }
+    dr_config_free(&cfg);
+    /* the owner and mode of the file read are kept for the secret checks */
+    CU_ASSERT_FATAL(load_text("[defaults]\n", 11, &cfg, &err, path) == DR_OK);
+    CU_ASSERT(cfg.file_known && cfg.file_uid == (unsigned long)geteuid() && (cfg.file_mode & 0777) == 0644);
+    dr_config_free(&cfg);
 }
 
 static const struct {
@@ -205,6 +487,13 @@ static const struct {
     {"Europe/Berlin'", 0}, {"Europe\\Berlin", 0}, {"Zone\n", 0},
     {"Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1},  /* 64 */
     {"Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0}, /* 65 */
+    /* zone-directory names that are not places (PostgreSQL ignores case) */
+    {"localtime", 0}, {"LocalTime", 0}, {"posixrules", 0}, {"POSIXRULES", 0}, {"Factory", 0},
+    {"factory", 0}, {"posix/Europe/Berlin", 0}, {"POSIX/UTC", 0}, {"right/Europe/Berlin", 0},
+    {"Right/UTC", 0}, {"posix/", 0}, {"right/", 0},
+    /* real zones that only look alike */
+    {"localtime2", 1}, {"posixrulesX", 1}, {"Factory/X", 1}, {"posix", 1}, {"rightx/UTC", 1},
+    {"Europe/posix/x", 1}, {"America/Indiana/Indianapolis", 1},
 };
 
 static void test_tz_check(void)
@@ -226,7 +515,11 @@ void dr_test_register(void)
     CU_add_test(s, "precedence CLI > [job] > [defaults] > built-in", test_precedence);
     CU_add_test(s, "bad formats lists", test_formats_errors);
     CU_add_test(s, "connection lookup order", test_connection);
-    CU_add_test(s, "password file", test_connection_password_file);
+    CU_add_test(s, "password file: [connection] only, escaped", test_connection_password_file);
+    CU_add_test(s, "password and configuration file owner and mode", test_secret_file_modes);
+    CU_add_test(s, "password file content", test_password_file_content);
+    CU_add_test(s, "reader: syntax and line numbers", test_reader_syntax);
+    CU_add_test(s, "reader: long lines, NUL, continuation", test_reader_long_lines);
     CU_add_test(s, "comma lists", test_split_list);
     CU_add_test(s, "time zone form", test_tz_check);
 }

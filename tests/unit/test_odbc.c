@@ -48,6 +48,14 @@ static const struct {
     {";;Pwd=secret;;", ";;Pwd=***;;", "secret"},
     {"=x;Pwd=secret", "=x;Pwd=***", "secret"},
     {"DSN=crm;", "DSN=crm;", NULL},
+    /* issue 10: the way the driver reads it; the key and the blanks as they were written */
+    {" Pwd=secret;", " Pwd=***;", "secret"},
+    {"Uid=u; PWD = secret ;x=y", "Uid=u; PWD =***;x=y", "secret"},
+    {"PWD={se}}cr;et};Uid=u", "PWD=***;Uid=u", "cr;et"},
+    {"Pwd={a}b;Uid=u", "Pwd=***;Uid=u", "b"},
+    {"pqopt={sslmode=require};Pwd=s", "pqopt={sslmode=require};Pwd=***", NULL},
+    {"pqopt={password=s3 x=y};Uid=u", "pqopt=***;Uid=u", "s3"},
+    {"ConnSettings={SET a=1};Pwd={x}}}", "ConnSettings={SET a=1};Pwd=***", NULL},
 };
 
 static void test_redact_table(void)
@@ -103,11 +111,11 @@ static void test_redact_edges(void)
 }
 
 /*
- * Known gaps of dr_connstr_redact: each of these leaks the password into a message today.
- * Issue 10 fixes them in core/odbc.c; until then this suite is NOT registered (build with
- * -DDR_TEST_REDACT_KNOWN_GAPS to see them fail). The check is only that no byte run of
- * the password is in the output and that "***" is: how the fixed output spells the key
- * and spaces is issue 10's choice.
+ * Former gaps of dr_connstr_redact: each of these leaked the password into a message
+ * before issue 10 (the suite was kept unregistered until the fix; -DDR_TEST_REDACT_KNOWN_GAPS
+ * is no longer needed). The check is only that no byte run of the password is in the
+ * output and that "***" is. The rows after the first seven are what the driver (psqlODBC,
+ * unixODBC) also reads as a password: names in any case, libpq options, blanks.
  */
 static const struct {
     const char *in;
@@ -120,6 +128,16 @@ static const struct {
     {"Password = secret", "secret"},            /* spaces around '=' */
     {"PWD={se}}cret};Uid=u", "cret"},           /* "}}" is a literal '}' inside braces */
     {"Pwd={a}}b;c}}d};Uid=u", "d}"},            /* ... several, with a ';' among them */
+    {"pWd={x;y=z}}};Uid=u", "y=z"},             /* any case, '=' and ';' in the braces */
+    {"PASSWORD={a b};", "a b"},
+    {"Pwd= {sec;ret}", "ret"},                  /* a brace after a blank: over-redacted, safe */
+    {"Pwd={unterminated}}; secret", "secret"},  /* "}}" then no closing brace: to the end */
+    {"Pwd={abc}tail;Uid=u", "tail"},            /* text after the closing brace */
+    {"pqopt={password=secret sslmode=require}", "secret"},  /* libpq options (psqlODBC) */
+    {"D5={sslpassword=secret}", "secret"},                 /* ... by its abbreviation */
+    {"Driver=x;PWD=one;Pwd=two", "one"},         /* every one of them */
+    {"Driver=x;PWD=one;Pwd=two", "two"},
+    {"UID=u;Pwd=secret", "secret"},
 };
 
 static void test_redact_known_gaps(void)
@@ -131,6 +149,59 @@ static void test_redact_known_gaps(void)
         CHECK(strstr(out, redact_gaps[i].secret) == NULL, in);
         CHECK(strstr(out, "***") != NULL, in);
     }
+}
+
+/* ---- dr_connstr_next ------------------------------------------------------------------ */
+
+/* Each piece: key (or "-" for text without '='), then value, joined by '|'. */
+static const struct {
+    const char *in;
+    const char *pieces;
+} token_rows[] = {
+    {"", ""},
+    {"A=1", "A=1"},
+    {"A=1;B=2;", "A=1|B=2"},
+    {" A = 1 ;\tB=2", "A= 1 |B=2"},
+    {"A={x;y}}z};B=2", "A={x;y}}z}|B=2"},
+    {"A={x}tail;B=2", "A={x}tail|B=2"},
+    {"A={open;B=2", "A={open;B=2"},
+    {"noeq;A=1", "-|A=1"},
+    {";;A=1", "-|-|A=1"},
+    {"=v", "=v"},
+    {"A=b=c", "A=b=c"},
+};
+
+static void test_connstr_next(void)
+{
+    for (size_t i = 0; i < COUNT(token_rows); i++) {
+        char got[256] = "";
+        size_t used = 0;
+        dr_connstr_attr a;
+        for (const char *p = token_rows[i].in; dr_connstr_next(&p, &a);) {
+            int n = a.key ? snprintf(got + used, sizeof got - used, "%s%.*s=%.*s", used ? "|" : "", (int)a.keylen,
+                                     a.key, (int)a.valuelen, a.value)
+                          : snprintf(got + used, sizeof got - used, "%s-", used ? "|" : "");
+            used += (size_t)n;
+        }
+        CHECK(strcmp(got, token_rows[i].pieces) == 0, token_rows[i].in);
+    }
+}
+
+static void test_connstr_has(void)
+{
+    CU_ASSERT(dr_connstr_has("Driver=x; usedeclarefetch =0", "UseDeclareFetch"));
+    CU_ASSERT(!dr_connstr_has("Driver={a;UseDeclareFetch=1}", "UseDeclareFetch")); /* inside a value */
+    CU_ASSERT(!dr_connstr_has("UseDeclareFetchX=1", "UseDeclareFetch"));
+    CU_ASSERT(dr_connstr_has_secret("Uid=u; pwd=x"));
+    CU_ASSERT(dr_connstr_has_secret("PASSWORD={}"));
+    CU_ASSERT(dr_connstr_has_secret("pqopt={password=x}"));
+    CU_ASSERT(!dr_connstr_has_secret("pqopt={sslmode=require}"));
+    CU_ASSERT(!dr_connstr_has_secret("Driver={Pwd=x};Uid=u"));
+    CU_ASSERT(!dr_connstr_has_secret("DSN=crm;"));
+    unsigned char buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    dr_wipe(buf, sizeof buf);
+    for (size_t i = 0; i < sizeof buf; i++)
+        CU_ASSERT_EQUAL(buf[i], 0);
 }
 
 /* ---- dr_sql_named_to_markers --------------------------------------------------------- */
@@ -280,12 +351,12 @@ static void add_suite(const char *name, const unit_test *tests, size_t n)
         CU_add_test(suite, tests[i].name, tests[i].fn);
 }
 
-/* The suite of known redaction gaps (see redact_gaps[]): registered by issue 10's fix. */
+/* The suite of former redaction gaps (see redact_gaps[]). */
 void dr_test_register_redact_known_gaps(void);
 void dr_test_register_redact_known_gaps(void)
 {
     static const unit_test tests[] = {
-        {"passwords that leak today", test_redact_known_gaps},
+        {"passwords that leaked before issue 10", test_redact_known_gaps},
     };
     add_suite("redact_known_gaps", tests, COUNT(tests));
 }
@@ -303,9 +374,12 @@ void dr_test_register(void)
         {"unknown names", test_markers_unknown},
         {"too many markers", test_markers_too_many},
     };
+    static const unit_test tokens[] = {
+        {"pieces as the driver reads them", test_connstr_next},
+        {"keys and secrets", test_connstr_has},
+    };
     add_suite("connstr_redact", redact, COUNT(redact));
     add_suite("sql_named_to_markers", named, COUNT(named));
-#ifdef DR_TEST_REDACT_KNOWN_GAPS
-    dr_test_register_redact_known_gaps(); /* issue 10: register unconditionally once fixed */
-#endif
+    dr_test_register_redact_known_gaps();
+    add_suite("connstr_next", tokens, COUNT(tokens));
 }

@@ -1,0 +1,8 @@
+-- The fast check of `run`, `export` and `job` after the schema version: the functions the
+-- embedded statements call, by signature, comma-separated when some are missing, else ''.
+-- (`db init` checks everything it owns: schema_objects_check.sql.)
+SELECT COALESCE(string_agg(f.sig, ', ' ORDER BY f.sig), '')
+FROM (VALUES ('dyno_crm.dynoreport_iso8601(timestamp with time zone)'),
+             ('dyno_crm.dynoreport_compact(timestamp with time zone)'),
+             ('dyno_crm.dynoreport_timestamptz(text)')) AS f(sig)
+WHERE to_regprocedure(f.sig) IS NULL
