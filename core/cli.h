@@ -74,7 +74,7 @@ dr_status dr_cli_connection(dr_cli *cli, dr_error *err);
 
 /** getopt_long values of the long options (beyond any char). */
 enum { OPT_TENANT = 256, OPT_PRINCIPAL, OPT_ALL, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_TZ, OPT_FORMAT,
-       OPT_OUTDIR, OPT_NAME, OPT_OPT, OPT_NOPERSIST, OPT_PLUGINDIR, OPT_RUNID, OPT_INDEXES, OPT_HELP };
+       OPT_OUTDIR, OPT_NAME, OPT_OPT, OPT_NOPERSIST, OPT_PLUGINDIR, OPT_RUNID, OPT_INDEXES, OPT_COMPARE, OPT_HELP };
 
 /** The output options every report command takes (for its getopt_long table). */
 #define OUTPUT_LONGOPTS                                                                           \

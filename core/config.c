@@ -74,6 +74,7 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
         {"output_dir", &s->output_dir, 0}, {"name", &s->name, 0},
         {"plugin_dir", &s->plugin_dir, 0}, {"tenant", &s->tenant, 1},
         {"principals", &s->principals, 1}, {"period", &s->period, 1},
+        {"currency", &s->currency, 0},     {"compare", &s->compare, 0},
     };
     if (strcmp(key, "opt") == 0) {
         char qv[DR_QUOTE_SIZE];
@@ -89,8 +90,15 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
     }
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcmp(key, table[i].key) == 0 && (is_job || !table[i].job_only)) {
+            char qv[DR_QUOTE_SIZE];
             if (*value == '\0')
                 return config_fail(ctx, "key '%s' is empty", table[i].key);
+            if (table[i].slot == &s->currency && !dr_currency_valid(value))
+                return config_fail(ctx, "key 'currency' has value %s: expected an ISO 4217 code of three "
+                                   "capital letters such as EUR, USD or CHF", Q(value, qv));
+            if (table[i].slot == &s->compare && !dr_compare_valid(value))
+                return config_fail(ctx, "key 'compare' has value %s: expected previous, year-ago or none",
+                                   Q(value, qv));
             return set_string(ctx, table[i].slot, key, value);
         }
     }
@@ -175,6 +183,17 @@ static int handler(parse_ctx *ctx, const char *section, const char *name, char *
     }
     if (strcmp(section, "defaults") == 0)
         return set_setting(ctx, &cfg->defaults, 0, name, value);
+    if (strcmp(section, "names") == 0) {
+        char **slot = strcmp(name, "principals") == 0 ? &cfg->names_principals
+                    : strcmp(name, "tenant") == 0     ? &cfg->names_tenant
+                                                      : NULL;
+        if (slot == NULL)
+            return config_fail(ctx, "unknown key %s in [names]: expected principals or tenant", Q(name, qn));
+        if (*value != '/')
+            return config_fail(ctx, "key '%s' has value %s: expected the absolute path of a file holding "
+                               "one SELECT", name, Q(value, qn));
+        return set_string(ctx, slot, name, value);
+    }
     if (strncmp(section, "job ", 4) == 0 && section[4] != '\0') {
         const char *jname = section + 4;
         dr_config_job *job = NULL;
@@ -198,7 +217,7 @@ static int handler(parse_ctx *ctx, const char *section, const char *name, char *
         }
         return set_setting(ctx, &job->s, 1, name, value);
     }
-    return config_fail(ctx, "unknown section %s: expected [connection], [defaults] or [job NAME]",
+    return config_fail(ctx, "unknown section %s: expected [connection], [defaults], [names] or [job NAME]",
                        Q(section, qn));
 }
 
@@ -429,6 +448,8 @@ static void settings_free(dr_settings *s)
     free(s->tenant);
     free(s->principals);
     free(s->period);
+    free(s->currency);
+    free(s->compare);
     for (size_t i = 0; i < s->nopts; i++)
         free(s->opts[i]);
     memset(s, 0, sizeof *s);
@@ -444,6 +465,8 @@ void dr_config_free(dr_config *cfg)
     free(cfg->connect);
     free(cfg->dsn);
     free(cfg->password_file);
+    free(cfg->names_principals);
+    free(cfg->names_tenant);
     settings_free(&cfg->defaults);
     for (size_t i = 0; i < cfg->njobs; i++) {
         free(cfg->jobs[i].name);
@@ -480,8 +503,8 @@ static void describe_owner(unsigned long uid, char *out, size_t size)
  * and ssh's StrictModes: owned by the user running the tool or by root, and writable by
  * nobody else; with @p private_read also readable by nobody else.
  */
-static dr_status check_secret_file(const char *what, const char *path, unsigned long uid, unsigned mode,
-                                   int private_read, dr_error *err)
+dr_status dr_config_check_file(const char *what, const char *path, unsigned long uid, unsigned mode,
+                               int private_read, dr_error *err)
 {
     char qp[DR_QUOTE_SIZE], owner[200], me[200];
     unsigned bad = (unsigned)(S_IWGRP | S_IWOTH) | (private_read ? (unsigned)(S_IRGRP | S_IROTH) : 0u);
@@ -520,7 +543,7 @@ dr_status dr_config_read_password(const char *path, char *out, size_t out_size, 
         st = dr_fail(err, DR_ECONFIG, "the password file %s is not a regular file", Q(path, qp));
         goto cleanup;
     }
-    if ((st = check_secret_file("password file", path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, 1,
+    if ((st = dr_config_check_file("password file", path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, 1,
                                 err)) != DR_OK)
         goto cleanup;
     /* read(), not stdio: no buffer of ours but @p out ever holds the password */
@@ -710,7 +733,7 @@ dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, co
     dr_printable_copy(cfg->path ? cfg->path : "", where, sizeof where);
     /* who may write the file decides where the password goes */
     if (cfg->path && cfg->file_known &&
-        (st = check_secret_file(typed ? "configuration file, which holds a password," :
+        (st = dr_config_check_file(typed ? "configuration file, which holds a password," :
                                         "configuration file, which names a password file,",
                                 cfg->path, cfg->file_uid, cfg->file_mode, 0, err)) != DR_OK)
         goto cleanup;
@@ -750,4 +773,26 @@ cleanup:
     if (st != DR_OK)
         dr_wipe(out, out_size);
     return st;
+}
+
+int dr_currency_valid(const char *code)
+{
+    return code && strlen(code) == 3 && code[0] >= 'A' && code[0] <= 'Z' && code[1] >= 'A' && code[1] <= 'Z' &&
+           code[2] >= 'A' && code[2] <= 'Z';
+}
+
+int dr_compare_valid(const char *mode)
+{
+    return mode && (strcmp(mode, "previous") == 0 || strcmp(mode, "year-ago") == 0 || strcmp(mode, "none") == 0);
+}
+
+void dr_config_view(const dr_config *cfg, const dr_settings *job, const char *cli_compare, dr_view_request *out)
+{
+    out->names_principals = cfg->names_principals;
+    out->names_tenant = cfg->names_tenant;
+    out->compare = cli_compare               ? cli_compare
+                 : job && job->compare        ? job->compare
+                 : cfg->defaults.compare      ? cfg->defaults.compare
+                                              : "previous";
+    out->currency = job && job->currency ? job->currency : cfg->defaults.currency ? cfg->defaults.currency : "";
 }

@@ -15,6 +15,7 @@
 
 #include "odbc.h"
 #include "output.h"
+#include "run_view.h"
 #include "status.h"
 
 #define DR_CONFIG_DEFAULT_PATH "/etc/dynoreport/dynoreport.conf"
@@ -37,6 +38,9 @@ typedef struct dr_settings {
     char *tenant;
     char *principals;
     char *period;
+    /* the report view (any block) */
+    char *currency; /**< ISO 4217 code for money formats */
+    char *compare;  /**< previous, year-ago or none */
 } dr_settings;
 
 typedef struct dr_config_job {
@@ -51,6 +55,8 @@ typedef struct dr_config {
     char *password_file; /**< an absolute path (checked when the file is loaded) */
     dr_db_timeouts timeouts; /**< [connection] statement_timeout, lock_timeout,
                                   idle_in_transaction_session_timeout ("" = not set) */
+    char *names_principals; /**< [names] principals: file of the principals' names query */
+    char *names_tenant;     /**< [names] tenant: file of the tenant's name query */
     dr_settings defaults;
     dr_config_job *jobs;
     size_t njobs;
@@ -133,5 +139,27 @@ const char *dr_config_tz(const dr_config *cfg, const dr_settings *job, const cha
 dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, const char *cli_dsn,
                                const char *env_connect, const char *env_dsn, char *out, size_t out_size,
                                dr_error *err);
+
+/**
+ * May a file of owner @p uid and mode @p mode (from fstat of the open handle) hold a secret
+ * or code the tool runs? Like libpq's .pgpass check and ssh's StrictModes: owned by the user
+ * running the tool or root and writable by nobody else; with @p private_read also readable
+ * by nobody else. @p what names the file in the message ("password file", "names query").
+ * @return DR_OK or DR_ECONFIG naming the file, its owner and mode.
+ */
+dr_status dr_config_check_file(const char *what, const char *path, unsigned long uid, unsigned mode,
+                               int private_read, dr_error *err);
+
+/** An ISO 4217 code: three capital letters. */
+int dr_currency_valid(const char *code);
+
+/** "previous", "year-ago" or "none". */
+int dr_compare_valid(const char *mode);
+
+/**
+ * The report view of a run by precedence: [names] files; compare from @p cli_compare, then
+ * [job] (@p job may be NULL), [defaults], "previous"; currency from [job], [defaults], "".
+ */
+void dr_config_view(const dr_config *cfg, const dr_settings *job, const char *cli_compare, dr_view_request *out);
 
 #endif

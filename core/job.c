@@ -53,6 +53,7 @@ dr_status dr_job_request(const dr_config *cfg, const dr_config_job *job, dr_run_
     if (dr_period_parse(s->period, &req->period, err) != DR_OK)
         return value_error(cfg, job->name, "period", err);
     req->tz = dr_config_tz(cfg, s, NULL);
+    dr_config_view(cfg, s, NULL, &req->view);
     if (dr_tz_check(req->tz, err) != DR_OK)
         return value_error(cfg, job->name, "tz", err);
     req->persist = 1;

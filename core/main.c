@@ -112,11 +112,13 @@ static const char run_help[] =
     "                        this-/previous-week, -month, -quarter, -year\n"
     "  --from TS --to TS     explicit range [from, to): 2026-10-01 or 2026-10-01T08:00[+02:00]\n"
     "  --tz ZONE             IANA time zone of the period's midnights (default: UTC)\n"
-    "  --no-persist          write the files but keep nothing in the database\n";
+    "  --no-persist          write the files but keep nothing in the database\n"
+    "  --compare MODE        the period shown beside this one: previous (default),\n"
+    "                        year-ago or none\n";
 
 /* What `run` collects before checking it. */
 typedef struct run_args {
-    const char *tenant, *from, *to, *tz;
+    const char *tenant, *from, *to, *tz, *compare;
     int help;
 } run_args;
 
@@ -132,6 +134,7 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
         {"to", required_argument, NULL, OPT_TO},
         {"tz", required_argument, NULL, OPT_TZ},
         {"no-persist", no_argument, NULL, OPT_NOPERSIST},
+        {"compare", required_argument, NULL, OPT_COMPARE},
         OUTPUT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     int c, handled;
@@ -147,6 +150,11 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
         case OPT_FROM: a->from = optarg; break;
         case OPT_TO: a->to = optarg; break;
         case OPT_TZ: a->tz = optarg; break;
+        case OPT_COMPARE:
+            if (!dr_compare_valid(optarg))
+                st = dr_fail_usage(err, "invalid --compare %s: expected previous, year-ago or none", optarg);
+            a->compare = optarg;
+            break;
         case OPT_NOPERSIST: req->persist = 0; break;
         case OPT_HELP: a->help = 1; break;
         case OPT_PRINCIPAL: st = dr_cli_add_principals(req, optarg, store, err); break;
@@ -184,6 +192,7 @@ static dr_status check_run(const dr_cli *cli, dr_run_request *req, const run_arg
         req->period_text = "range";
     }
     req->tz = dr_config_tz(&cli->cfg, NULL, a->tz);
+    dr_config_view(&cli->cfg, NULL, a->compare, &req->view);
     if (st == DR_OK)
         st = dr_tz_check(req->tz, err);
     return st;

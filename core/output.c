@@ -39,6 +39,7 @@ typedef struct format {
     char *optbuf[DR_MAX_OPTS];
     size_t nopts;
     const dr_log *log;
+    int wants_view; /* ABI 1.2: the plugin asked for the report view */
 } format;
 
 struct dr_output_plan {
@@ -477,6 +478,7 @@ dr_status dr_output_plan_build(const dr_output_request *req, const dr_log *log, 
         f->log = log;
         if ((st = dr_plugin_find(&plan->path, req->formats[i], &f->plugin, err)) != DR_OK)
             goto cleanup;
+        f->wants_view = DR_PLUGIN_HAS(f->plugin.desc, flags) && (f->plugin.desc->flags & DR_PLUGIN_WANTS_VIEW);
         plan->n++;
         size_t used = strlen(plan->formats_text);
         snprintf(plan->formats_text + used, sizeof plan->formats_text - used, "%s%s", i ? "," : "",
@@ -514,6 +516,14 @@ void dr_output_plan_free(dr_output_plan *plan)
     if (plan->outfd >= 0)
         close(plan->outfd);
     free(plan);
+}
+
+int dr_output_plan_wants_view(const dr_output_plan *plan)
+{
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->formats[i].wants_view)
+            return 1;
+    return 0;
 }
 
 size_t dr_output_plan_nformats(const dr_output_plan *plan)
@@ -835,15 +845,19 @@ static dr_status stage_files(dr_output_files *files, dr_error *err)
     return DR_OK;
 }
 
-static dr_status open_plugins(dr_output_files *files, const dr_run_info *info, dr_error *err)
+static dr_status open_plugins(dr_output_files *files, const dr_run_info *info, const dr_report_view *view,
+                              dr_error *err)
 {
     for (size_t i = 0; i < files->n; i++) {
         staged *s = &files->files[i];
+        int with_view = view != NULL && s->fmt->wants_view;
         s->args = (dr_open_args){
             .abi_major = DR_PLUGIN_ABI_MAJOR, .size = sizeof(dr_open_args), .run = info,
-            .columns = dr_report_columns, .ncolumns = DR_REPORT_NCOLS, .path = s->plugin_path,
-            .options = s->fmt->opts, .noptions = s->fmt->nopts, .log = plugin_log, .log_ctx = &s->ctx,
-            .errbuf = s->errbuf, .errbuf_size = sizeof s->errbuf};
+            .columns = dr_report_all_columns,
+            .ncolumns = with_view ? DR_REPORT_NCOLS + DR_VIEW_NCOLUMNS : DR_REPORT_NCOLS,
+            .path = s->plugin_path, .options = s->fmt->opts, .noptions = s->fmt->nopts, .log = plugin_log,
+            .log_ctx = &s->ctx, .errbuf = s->errbuf, .errbuf_size = sizeof s->errbuf,
+            .view = with_view ? view : NULL};
         s->errbuf[0] = '\0';
         void *h = NULL;
         dr_plugin_status ps = s->fmt->plugin.desc->open(&s->args, &h);
@@ -858,7 +872,7 @@ static dr_status open_plugins(dr_output_files *files, const dr_run_info *info, d
 }
 
 dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const dr_run_info *info,
-                          dr_output_files **out, dr_error *err)
+                          const dr_report_view *view, dr_output_files **out, dr_error *err)
 {
     dr_output_files *files = calloc(1, sizeof *files);
     dr_status st = DR_OK;
@@ -875,7 +889,7 @@ dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const 
     }
     if ((st = name_files(files, vars, err)) != DR_OK || (st = check_targets(files, err)) != DR_OK ||
         (st = make_staging_dir(files, err)) != DR_OK || (st = stage_files(files, err)) != DR_OK ||
-        (st = open_plugins(files, info, err)) != DR_OK)
+        (st = open_plugins(files, info, view, err)) != DR_OK)
         goto cleanup;
     *out = files;
     files = NULL;
@@ -884,10 +898,12 @@ cleanup:
     return st;
 }
 
-dr_status dr_output_row(dr_output_files *files, const dr_value *values, dr_error *err)
+dr_status dr_output_row(dr_output_files *files, const dr_value *values, int is_fact, dr_error *err)
 {
     for (size_t i = 0; i < files->n; i++) {
         staged *s = &files->files[i];
+        if (!is_fact && s->args.view == NULL) /* gone and total rows are the view's */
+            continue;
         dr_plugin_status ps = s->fmt->plugin.desc->row(s->handle, values);
         if (ps != DR_PLUGIN_OK)
             return plugin_failure(&s->ctx, s->errbuf, sizeof s->errbuf, ps, "row", err);

@@ -57,6 +57,9 @@ dr_status dr_output_plan_build(const dr_output_request *req, const dr_log *log, 
 /** Unload everything. NULL-safe. */
 void dr_output_plan_free(dr_output_plan *plan);
 
+/** 1 when some format of @p plan asked for the report view (ABI 1.2). */
+int dr_output_plan_wants_view(const dr_output_plan *plan);
+
 /** Number of formats of @p plan. */
 size_t dr_output_plan_nformats(const dr_output_plan *plan);
 
@@ -67,12 +70,18 @@ const char *dr_output_plan_formats(const dr_output_plan *plan);
  * Name every file of a run from @p vars (its ext is filled per format), check that each
  * final name can be replaced by a rename (no directory there: DR_ECANTCREATE), create the
  * staging directory and the staged files, open each plugin on its file with @p info.
+ * Plugins that asked for the report view (ABI 1.2) get @p view (may be NULL) and the
+ * fact columns followed by the view's; the others get the 13 fact columns.
  */
 dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const dr_run_info *info,
-                          dr_output_files **out, dr_error *err);
+                          const dr_report_view *view, dr_output_files **out, dr_error *err);
 
-/** Hand one row of typed values to every format. */
-dr_status dr_output_row(dr_output_files *files, const dr_value *values, dr_error *err);
+/**
+ * Hand one row to every format: @p values holds the 13 fact values followed by the
+ * view's. A row that is not a fact row (@p is_fact 0: a "gone" or "total" row of the
+ * view) goes only to the formats that were given the view.
+ */
+dr_status dr_output_row(dr_output_files *files, const dr_value *values, int is_fact, dr_error *err);
 
 /**
  * Before the commit: finish every file (plugin end), check it is still the file the run

@@ -1,5 +1,5 @@
-/* The 13 fact columns of the report and the conversion of their text (as the database
-   gives it) into typed values for the plugins. */
+/* The 13 fact columns of the report and the 8 columns of the report view (ABI 1.2), and
+   the conversion of their text (as the database gives it) into typed values for plugins. */
 #include "report.h"
 
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const dr_column dr_report_columns[DR_REPORT_NCOLS] = {
+const dr_column dr_report_all_columns[DR_REPORT_NCOLS + DR_VIEW_NCOLUMNS] = {
     {"run_id", "Run", DR_TYPE_UUID, 0},
     {"tenant_id", "Tenant", DR_TYPE_UUID, 0},
     {"principal_type", "Principal type", DR_TYPE_TEXT, 0},
@@ -21,6 +21,15 @@ const dr_column dr_report_columns[DR_REPORT_NCOLS] = {
     {"avg_deal_size_won", "Average deal size won", DR_TYPE_DECIMAL, 2},
     {"avg_time_to_close_days", "Average days to close", DR_TYPE_DECIMAL, 4},
     {"win_rate", "Win rate", DR_TYPE_DECIMAL, 4},
+    /* the report view (plugin.h, DR_VIEW_NCOLUMNS) */
+    {"row_kind", "Row kind", DR_TYPE_TEXT, 0},
+    {"principal_name", "Name", DR_TYPE_TEXT, 0},
+    {"rank", "Rank", DR_TYPE_INT64, 0},
+    {"is_new", "New this period", DR_TYPE_BOOLEAN, 0},
+    {"prev_deals_created", "Deals created (previous)", DR_TYPE_INT64, 0},
+    {"prev_deals_won", "Deals won (previous)", DR_TYPE_INT64, 0},
+    {"prev_total_amount_won", "Amount won (previous)", DR_TYPE_DECIMAL, 2},
+    {"prev_win_rate", "Win rate (previous)", DR_TYPE_DECIMAL, 4},
 };
 
 /* Read exactly n digits at *p into *v. */

@@ -16,8 +16,11 @@
 /** Number of fact columns. */
 #define DR_REPORT_NCOLS 13
 
-/** The 13 fact columns in the DDL's order. */
-extern const dr_column dr_report_columns[DR_REPORT_NCOLS];
+/** The 13 fact columns in the DDL's order, then the 8 columns of the report view (ABI 1.2). */
+extern const dr_column dr_report_all_columns[DR_REPORT_NCOLS + DR_VIEW_NCOLUMNS];
+
+/** The 13 fact columns: the first DR_REPORT_NCOLS of dr_report_all_columns. */
+#define dr_report_columns dr_report_all_columns
 
 /**
  * Fill @p out from the database text of a value of column @p col (@p text NULL = SQL NULL):

@@ -8,6 +8,7 @@
 #include "odbc.h"
 #include "report.h"
 #include "run_store.h"
+#include "run_view.h"
 #include "schema.h"
 
 #ifndef DR_VERSION
@@ -20,6 +21,8 @@ typedef struct run_ctx {
     dr_db *db;
     dr_run_meta meta;
     dr_run_info info;
+    dr_view_meta view;    /* names, comparison, titles (stored with the run) */
+    dr_report_view rview; /* the same for the plugins (ABI 1.2) */
     dr_output_files *files;
     int published; /* past the commit (or the --no-persist rollback): files go in place */
     double t0;     /* start of the current phase (ms) */
@@ -95,24 +98,28 @@ static dr_status principals_text(dr_run_meta *m, const dr_run_request *req, dr_e
     return DR_OK;
 }
 
-/* Read the run's fact rows once and hand each row to every format. */
+/* Read the run's rows once and hand each row to every format: the fact rows, and when a
+   format asked for the report view, the view's columns and its gone and total rows too. */
 static dr_status feed(run_ctx *ctx, long *nrows, dr_error *err)
 {
+    enum { NCOLS = DR_REPORT_NCOLS + DR_VIEW_NCOLUMNS };
     dr_cursor *cur = NULL;
     double t_read = 0, t_write = 0, t;
+    int with_view = dr_output_plan_wants_view(ctx->r->plan);
+    size_t want = with_view ? NCOLS : DR_REPORT_NCOLS;
     *nrows = 0;
-    dr_status st = dr_store_read_facts(ctx->db, ctx->meta.run_id, &cur, err);
+    dr_status st = with_view ? dr_view_read_rows(ctx->db, ctx->meta.run_id, &cur, err)
+                             : dr_store_read_facts(ctx->db, ctx->meta.run_id, &cur, err);
     if (st != DR_OK)
         return st;
     size_t ncols = dr_cursor_ncols(cur);
-    if (ncols != DR_REPORT_NCOLS) {
+    if (ncols != want) {
         dr_cursor_close(cur);
-        return dr_fail(err, DR_EINTERNAL, "the report query returned %zu columns, expected %d", ncols,
-                       DR_REPORT_NCOLS);
+        return dr_fail(err, DR_EINTERNAL, "the report query returned %zu columns, expected %zu", ncols, want);
     }
-    const char *text[DR_REPORT_NCOLS];
-    size_t lens[DR_REPORT_NCOLS];
-    dr_value values[DR_REPORT_NCOLS];
+    const char *text[NCOLS];
+    size_t lens[NCOLS];
+    dr_value values[NCOLS];
     for (;;) {
         int has = 0;
         if ((st = dr_interrupt_check(ctx->r->intr, err)) != DR_OK)
@@ -122,15 +129,16 @@ static dr_status feed(run_ctx *ctx, long *nrows, dr_error *err)
         t_read += dr_log_now_ms() - t;
         if (st != DR_OK || !has)
             break;
-        for (size_t c = 0; c < DR_REPORT_NCOLS && st == DR_OK; c++)
-            st = dr_value_from_text(&dr_report_columns[c], text[c], lens[c], &values[c], err);
+        for (size_t c = 0; c < want && st == DR_OK; c++)
+            st = dr_value_from_text(&dr_report_all_columns[c], text[c], lens[c], &values[c], err);
+        int is_fact = !with_view || (text[DR_REPORT_NCOLS] && strcmp(text[DR_REPORT_NCOLS], DR_ROW_PRINCIPAL) == 0);
         t = dr_log_now_ms();
         if (st == DR_OK)
-            st = dr_output_row(ctx->files, values, err);
+            st = dr_output_row(ctx->files, values, is_fact, err);
         t_write += dr_log_now_ms() - t;
         if (st != DR_OK)
             break;
-        (*nrows)++;
+        *nrows += is_fact;
     }
     dr_cursor_close(cur);
     dr_log_msg(ctx->r->log, DR_LOG_DEBUG, "read back: %.1f ms (%ld rows; the plugins took %.1f ms of the "
@@ -145,7 +153,8 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, d
     long nrows = 0;
     dr_name_vars v = {DR_REPORT_NAME, ctx->meta.tenant, ctx->meta.period_label, ctx->meta.from_c,
                       ctx->meta.to_c, ctx->meta.run_id, ctx->meta.generated_c, NULL};
-    dr_status st = dr_output_begin(ctx->r->plan, &v, &ctx->info, &ctx->files, err);
+    dr_view_to_report_view(&ctx->view, &ctx->rview);
+    dr_status st = dr_output_begin(ctx->r->plan, &v, &ctx->info, &ctx->rview, &ctx->files, err);
     if (ctx->files)
         dr_interrupt_set_cleanup(ctx->r->intr, remove_staged, ctx->files);
     if (st == DR_OK)
@@ -192,12 +201,24 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
     if (st == DR_OK)
         st = dr_period_resolve(ctx.db, &preq, &ctx.meta, err);
     if (st == DR_OK)
+        st = dr_view_resolve(ctx.db, &preq, &ctx.meta, req->view.compare ? req->view.compare : "previous",
+                             &ctx.view, err);
+    if (st == DR_OK && strcmp(ctx.view.compare, "none") == 0 && req->view.compare &&
+        strcmp(req->view.compare, "none") != 0)
+        dr_log_msg(r->log, DR_LOG_INFO, "no comparison period: the period before %s cannot be represented",
+                   ctx.meta.start);
+    if (st == DR_OK)
         info_from_meta(&ctx);
     if (st == DR_OK)
         st = dr_store_insert_run(ctx.db, &ctx.meta, explicit, req->period_text, dr_output_plan_formats(r->plan),
                                  err);
     if (st == DR_OK)
         st = dr_store_insert_facts(ctx.db, &ctx.meta, explicit, &nfacts, err);
+    if (st == DR_OK)
+        st = dr_view_store(ctx.db, &ctx.meta, explicit, &req->view, &ctx.view, err);
+    if (st == DR_OK && ctx.view.dropped[0])
+        dr_log_msg(r->log, DR_LOG_WARN, "warning: the report is made without its comparison period: %s",
+                   ctx.view.dropped);
     if (st == DR_OK)
         st = dr_interrupt_check(r->intr, err);
     if (st == DR_OK) {
@@ -228,6 +249,8 @@ dr_status dr_run_export(dr_runner *r, const char *run_id, dr_error *err)
         st = dr_zone_apply(ctx.db, &zone, err);
     if (st == DR_OK)
         st = dr_store_read_run(ctx.db, run_id, &ctx.meta, err);
+    if (st == DR_OK)
+        st = dr_view_read(ctx.db, &ctx.meta, &ctx.view, err);
     if (st == DR_OK) {
         info_from_meta(&ctx);
         dr_log_phase(r->log, "read run", &ctx.t0);

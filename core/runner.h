@@ -15,6 +15,7 @@
 #include "period.h"
 #include "period_db.h"
 #include "principal.h"
+#include "run_view.h"
 #include "status.h"
 
 #define DR_MAX_PRINCIPALS 1024
@@ -31,6 +32,7 @@ typedef struct dr_run_request {
     const char *period_text; /**< as given, for report_run.parameters */
     const char *tz;          /**< IANA zone name */
     int persist;             /**< 0 with --no-persist */
+    dr_view_request view;    /**< names, comparison, currency (compare NULL: "previous") */
 } dr_run_request;
 
 /** What every run of one process shares: built once, used by each run (each tenant). */

@@ -68,8 +68,31 @@ static dr_status read_file(const char *path, char **out, size_t *out_len, dr_err
     return DR_OK;
 }
 
-/* Run every statement of a SQL script, split and stripped of comments by dr_sqltext_split. */
-static dr_status run_script(dr_db *db, const char *path, dr_error *err)
+/* @p stmt begins with the keywords CREATE OR REPLACE FUNCTION (any case, any blanks). */
+static int is_create_or_replace_function(const char *stmt)
+{
+    static const char *const words[] = {"create", "or", "replace", "function"};
+    const char *p = stmt;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+            p++;
+        size_t n = strlen(words[w]);
+        for (size_t k = 0; k < n; k++, p++)
+            if ((*p | 0x20) != words[w][k])
+                return 0;
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\f' && *p != '\v')
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Run every statement of a SQL script, split and stripped of comments by dr_sqltext_split.
+ * With @p functions_only (a migration run again to repair functions), every statement must
+ * be CREATE OR REPLACE FUNCTION, or nothing of it runs (DR_ECONFIG): running anything else
+ * of an applied migration a second time could change or lose data.
+ */
+static dr_status run_script(dr_db *db, const char *path, int functions_only, dr_error *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -83,6 +106,15 @@ static dr_status run_script(dr_db *db, const char *path, dr_error *err)
         snprintf(prefix, sizeof prefix, "cannot apply '%s': ", path);
         dr_error_prefix(err, prefix);
         goto cleanup;
+    }
+    for (size_t i = 0; functions_only && i < sql.count; i++) {
+        if (!is_create_or_replace_function(sql.stmts[i].text)) {
+            st = dr_fail(err, DR_ECONFIG,
+                         "'%s' is named as a function-only migration in schema_objects_check.sql, but "
+                         "its statement at line %zu is not CREATE OR REPLACE FUNCTION: it is not run again",
+                         path, sql.stmts[i].line);
+            goto cleanup;
+        }
     }
     for (size_t i = 0; i < sql.count; i++) {
         st = dr_db_exec(db, sql.stmts[i].text, NULL, 0, NULL, err);
@@ -244,16 +276,85 @@ static size_t list_problems(const problem *rows, size_t n, int repairable, char 
     return listed;
 }
 
+/* A migration to run again (a name of a problem's rerun list) and the first problem asking. */
+typedef struct rerun {
+    char name[256];
+    size_t row;
+} rerun;
+
+static int cmp_rerun(const void *a, const void *b)
+{
+    const rerun *x = a, *y = b;
+    int vx = migration_version(x->name), vy = migration_version(y->name);
+    return vx != vy ? (vx < vy ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+/*
+ * The function-only migrations the rows ask for (each row's rerun: space-separated names),
+ * each once, in version order, into @p out; a name that is not NNN_name.sql of the
+ * migrations directory is DR_EINTERNAL.
+ */
+static dr_status collect_reruns(const problem *rows, size_t n, rerun *out, size_t *count, dr_error *err)
+{
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = rows[i].rerun;
+        while (p != NULL && *p != '\0') {
+            while (*p == ' ')
+                p++;
+            size_t len = strcspn(p, " ");
+            if (len == 0)
+                break;
+            char name[256];
+            if (len >= sizeof name)
+                return dr_fail(err, DR_EINTERNAL, "the objects check names a migration too long to run again");
+            memcpy(name, p, len);
+            name[len] = '\0';
+            p += len;
+            if (migration_version(name) < 0 || strchr(name, '/') != NULL)
+                return dr_fail(err, DR_EINTERNAL, "the objects check names '%s' to run again, which is not "
+                                                  "a migration (NNN_name.sql)", name);
+            int seen = 0;
+            for (size_t k = 0; k < *count && !seen; k++)
+                seen = strcmp(out[k].name, name) == 0;
+            if (seen)
+                continue;
+            if (*count >= DR_MAX_PROBLEMS)
+                return dr_fail(err, DR_EINTERNAL, "the objects check names too many migrations to run again");
+            memcpy(out[*count].name, name, len + 1);
+            out[(*count)++].row = i;
+        }
+    }
+    qsort(out, *count, sizeof *out, cmp_rerun);
+    return DR_OK;
+}
+
+/* The repair of @p row failed: say so; a refusal of the rows or the server is the operator's. */
+static dr_status repair_failed(const problem *row, dr_status st, dr_error *err)
+{
+    char prefix[700], shown[600];
+    dr_printable_copy(row->what, shown, sizeof shown);
+    snprintf(prefix, sizeof prefix, "db init found that %s, and could not repair it: ", shown);
+    dr_error_prefix(err, prefix);
+    /* rows that break the restored rule, a changed definition: the operator's to decide */
+    if (st == DR_EDATA || st == DR_EINTERNAL)
+        err->status = st = DR_ECONFIG;
+    return st;
+}
+
 /*
  * The objects dynoreport owns against what the migrations define: repair what can be
  * repaired, refuse (DR_ECONFIG) when anything cannot, and check again after repairing.
+ * The one-statement fixes run first, in the check's order; then the function-only
+ * migrations the function rows name, each once, in version order (a later definition of
+ * a function wins over an earlier one).
  */
 static dr_status check_and_repair(dr_db *db, const char *dir, dr_schema_report *rep, dr_error *err)
 {
     problem rows[DR_MAX_PROBLEMS];
     size_t n = 0;
     char list[900], path[4096 + 256];
-    const char *rerun_done[DR_MAX_PROBLEMS];
+    rerun reruns[DR_MAX_PROBLEMS];
     size_t nrerun = 0;
     dr_status st = objects_check(db, rows, &n, err);
     if (st != DR_OK || n == 0)
@@ -268,39 +369,44 @@ static dr_status check_and_repair(dr_db *db, const char *dir, dr_schema_report *
                      list, fixable ? " (and more it could repair)" : "");
         goto cleanup;
     }
-    for (size_t i = 0; st == DR_OK && i < n; i++) {
-        if (rows[i].fix != NULL) {
-            st = dr_db_exec(db, rows[i].fix, NULL, 0, NULL, err);
-        } else {
-            int done = 0;
-            for (size_t k = 0; k < nrerun; k++)
-                done |= strcmp(rerun_done[k], rows[i].rerun) == 0;
-            if (!done) {
-                rerun_done[nrerun++] = rows[i].rerun;
-                snprintf(path, sizeof path, "%s/%s", dir, rows[i].rerun);
-                st = run_script(db, path, err);
-            }
-        }
-        if (st != DR_OK) {
-            char prefix[700], shown[600];
-            dr_printable_copy(rows[i].what, shown, sizeof shown);
-            snprintf(prefix, sizeof prefix, "db init found that %s, and could not repair it: ", shown);
-            dr_error_prefix(err, prefix);
-            /* rows that break the restored rule, a changed definition: the operator's to decide */
-            if (st == DR_EDATA || st == DR_EINTERNAL)
-                err->status = st = DR_ECONFIG;
+    if ((st = collect_reruns(rows, n, reruns, &nrerun, err)) != DR_OK)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].fix == NULL)
+            continue;
+        if ((st = dr_db_exec(db, rows[i].fix, NULL, 0, NULL, err)) != DR_OK) {
+            st = repair_failed(&rows[i], st, err);
             goto cleanup;
         }
         rep->repaired++;
         report_add(rep, rows[i].what);
     }
+    for (size_t k = 0; k < nrerun; k++) {
+        int len = snprintf(path, sizeof path, "%s/%s", dir, reruns[k].name);
+        if (len < 0 || (size_t)len >= sizeof path)
+            st = dr_fail(err, DR_ECONFIG, "the path of the migration '%s' is too long", reruns[k].name);
+        else
+            st = run_script(db, path, 1, err);
+        if (st != DR_OK) {
+            st = repair_failed(&rows[reruns[k].row], st, err);
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].fix == NULL) {
+            rep->repaired++;
+            report_add(rep, rows[i].what);
+        }
+    }
     problems_free(rows, n);
     n = 0;
     st = objects_check(db, rows, &n, err);
     if (st == DR_OK && n > 0) {
-        list_problems(rows, n, 1, list, sizeof list);
-        list_problems(rows, n, 0, list + strlen(list), sizeof list - strlen(list));
-        st = dr_fail(err, DR_ECONFIG, "the dynoreport tables still differ after db init repaired them: %s", list);
+        char rest[sizeof list];
+        size_t repairable = list_problems(rows, n, 1, list, sizeof list);
+        size_t others = list_problems(rows, n, 0, rest, sizeof rest);
+        st = dr_fail(err, DR_ECONFIG, "the dynoreport tables still differ after db init repaired them: %s%s%s",
+                     list, repairable && others ? "; " : "", rest);
     }
 cleanup:
     problems_free(rows, n);
@@ -384,7 +490,7 @@ static dr_status build_source_indexes(dr_db *db, dr_schema_report *rep, dr_error
     if (st == DR_OK)
         st = drop_invalid_indexes(db, rep, err);
     if (st == DR_OK) {
-        st = run_script(db, path, err);
+        st = run_script(db, path, 0, err);
         st = index_wait_message(db, st, err);
     }
     if (st == DR_OK) {
@@ -435,7 +541,7 @@ dr_status dr_schema_init_report(dr_db *db, int source_indexes, dr_schema_report 
         if (st != DR_OK || done)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        st = run_script(db, path, err);
+        st = run_script(db, path, 0, err);
         if (st == DR_OK) {
             dr_param p[] = {{"version", vtext}, {"name", names[i]}};
             st = dr_db_exec_named(db, dr_sql_schema_version_insert, p, 2, NULL, err);
@@ -475,7 +581,7 @@ dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *versi
 dr_status dr_schema_check(dr_db *db, dr_error *err)
 {
     int present = 0, version = 0;
-    char missing[512] = "";
+    char missing[1024] = "";
     char *const dst[1] = {missing};
     const size_t size[1] = {sizeof missing};
     int found = 0;

@@ -19,7 +19,7 @@ const char *dr_sql_dir(void);
  * `run`, `export` and `job` refuse an older one (dr_schema_check), and `db init` checks the
  * objects against sql/schema_objects_check.sql, which describes this version.
  */
-#define DR_SCHEMA_VERSION 4
+#define DR_SCHEMA_VERSION 6
 
 /** What `db init` did, for its message. */
 typedef struct dr_schema_report {
@@ -36,7 +36,10 @@ typedef struct dr_schema_report {
  * transaction, the objects dynoreport owns (tables, columns and types, defaults,
  * constraints, indexes, functions) are checked (sql/schema_objects_check.sql): what is
  * missing or changed and can be re-created without losing or guessing data is repaired
- * (a function by running its migration again, a constraint or index by re-creating it);
+ * (a constraint or index by re-creating it; a function by running again the function-only
+ * migration that defines it and every later one, in version order: the migrations the
+ * catalogue names for its functions, 004 and 006 today, each refused unless all of its
+ * statements are CREATE OR REPLACE FUNCTION);
  * anything else (a table or column gone, another column type, a key on other columns) is
  * named and nothing is changed: DR_ECONFIG. With @p source_indexes, once that has
  * committed, the source indexes are built CONCURRENTLY, each statement on its own
@@ -59,7 +62,7 @@ dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *versi
 
 /**
  * Check that the schema is at least at DR_SCHEMA_VERSION and that the functions the
- * statements call exist, so that `run` fails with a clear message (exit 78, "run
+ * statements call exist (sql/schema_functions_missing.sql: those of 004 and 006), so that `run` fails with a clear message (exit 78, "run
  * 'dynoreport db init'") instead of a missing-table or missing-function error when
  * `db init` was never run, not run since an upgrade, or a function was dropped. Two small
  * lookups; the full check of the objects is db init's.

@@ -1,29 +1,20 @@
 /*
  * The "xlsx" output plugin: an Excel workbook written with libxlsxwriter in
- * constant_memory mode (one row in memory; the rows of each sheet go to an unlinked
- * temporary file next to the output, then into the zip at end).
+ * constant_memory mode (one row in memory per sheet; the rows of each sheet go to an
+ * unlinked temporary file next to the output, then into the zip at end).
  *
- * Data sheet(s): a bold, frozen header row of the column labels, an autofilter over
- * the data, column widths from the column types, the labels and the widest value,
- * and typed cells:
- *   int64                      number, format "0" (past 2^53: text, a double would not keep it)
- *   decimal named *_rate       number, format "0.00%"      (win_rate is a fraction 0..1)
- *   decimal named *_days       number, format "#,##0.0"    (avg_time_to_close_days)
- *   decimal of scale 2         number, format "#,##0.00"   (money)
- *   other decimals             number, format "#,##0.000…" (as many zeros as the scale)
- *   timestamp                  date-time, format "yyyy-mm-dd hh:mm" (wall-clock in the
- *                              report's zone; the offset is on the "Run" sheet)
- *   boolean                    TRUE / FALSE
- *   text, uuid                 inline string (never a formula, even when it starts with '=';
- *                              a literal "_xHHHH_" is escaped so Excel does not decode it)
- *   NULL                       empty cell (with the column's format)
- * Past max_rows data rows the data goes on "<sheet_name> (2)", "(3)", … with the same
- * header, freeze, widths and autofilter. A last sheet "Run" holds the run's metadata;
- * the document properties carry title, subject, creation time and run id.
+ * Without a report view (an ABI 1.1 host, or a host without one): the typed data
+ * sheet(s) "Performance" (xlsx_data.c) and a last sheet "Run" with the run's metadata.
+ * With one (ABI 1.2, asked for with DR_PLUGIN_WANTS_VIEW): first a "Report" sheet for
+ * people (xlsx_report.c, xlsx_layout.c: names, reps and teams ranked apart, totals, the
+ * comparison period, conditional formats, a chart, a printable page), then the data
+ * sheet(s) named "Data" holding the fact rows only, then "Run" with the view's
+ * metadata added. The document properties carry title, subject, creation time and run id.
  *
  * Options (given as --opt xlsx.KEY=VALUE; the host strips the "xlsx." prefix):
  *   sheet_name   name of the data sheet: 1..31 characters, none of [ ] : * ? / \,
- *                not starting or ending with ', not "Run" or "History" (default Performance)
+ *                not starting or ending with ', not "Run", "Report" or "History"
+ *                (default Performance, or Data beside a Report sheet)
  *   max_rows     data rows per sheet, 1..1048575 (default 1048575, Excel's limit minus
  *                the header row)
  */
@@ -42,78 +33,13 @@
 #include <dynoreport/plugin.h>
 
 #include "plugin_common.h"
+#include "xlsx_internal.h"
 
-#define XL_DEFAULT_SHEET "Performance"
-#define XL_RUN_SHEET "Run"
-#define XL_SHEETNAME_MAX 31            /* Excel's limit, in characters */
-#define XL_MAX_DATA_ROWS 1048575u      /* 1,048,576 rows minus the header */
-#define XL_STRING_MAX 32767            /* characters in one cell */
-#define XL_WIDTH_MAX 80.0              /* never wider than this many characters */
-#define XL_IOCHECK_EVERY 4096u         /* rows between checks of the temporary file */
-#define XL_EXACT_INT 9007199254740992LL /* 2^53: larger integers are not exact as doubles */
-
-typedef enum xl_kind {
-    XL_TEXT,     /* TEXT: inline string, width follows the content */
-    XL_UUID,     /* UUID: inline string of 36 characters */
-    XL_INT,      /* INT64: number "0" */
-    XL_MONEY,    /* DECIMAL scale 2: number "#,##0.00" */
-    XL_PERCENT,  /* DECIMAL *_rate: number "0.00%" */
-    XL_DAYS,     /* DECIMAL *_days: number "#,##0.0" */
-    XL_DECIMAL,  /* other DECIMAL: number "#,##0.<scale zeros>" */
-    XL_DATETIME, /* TIMESTAMP: date-time "yyyy-mm-dd hh:mm" */
-    XL_BOOL      /* BOOLEAN: TRUE / FALSE */
-} xl_kind;
-
-typedef struct xl_column {
-    xl_kind kind;
-    lxw_format *fmt;    /* owned by the workbook; NULL for plain text */
-    int decimals;       /* digits shown after the point (numbers) */
-    size_t label_chars; /* characters of the header label */
-    size_t max_chars;   /* widest value written so far, as displayed */
-} xl_column;
-
-/* A timestamp of the run's metadata, parsed from its ISO 8601 text. */
-typedef struct xl_meta_time {
-    const char *text; /* exact text, or NULL when the host gave none */
-    bool ok;          /* parsed into dt / epoch */
-    lxw_datetime dt;  /* wall-clock */
-    time_t epoch;     /* the instant, for the document's creation time */
-} xl_meta_time;
-
-typedef struct xlsx_handle {
-    const dr_open_args *args; /* valid until destroy returns */
-    lxw_workbook *wb;         /* NULL once closed (or never opened) */
-    char *tmpdir;             /* directory of args->path: libxlsxwriter's temporary files */
-    xl_column *cols;          /* args->ncolumns entries */
-    lxw_format *f_header, *f_header_num, *f_label, *f_meta_time, *f_meta_num, *f_meta_exact;
-
-    char sheet_name[4 * XL_SHEETNAME_MAX + 1]; /* base name of the data sheets (UTF-8) */
-    uint32_t max_rows;                          /* data rows per sheet */
-
-    lxw_worksheet **sheets; /* data sheets, in order */
-    size_t nsheets, sheets_cap;
-    lxw_worksheet *run_sheet; /* the metadata sheet, once written */
-    uint32_t sheet_rows;      /* data rows on the last data sheet */
-    uint64_t total_rows;      /* data rows on all sheets */
-    char *escape;             /* reused buffer for text holding a literal "_xHHHH_" */
-    size_t escape_cap;
-    bool warned_int;          /* the warning about integers past 2^53 was logged */
-
-    /* run metadata, taken once in open */
-    const char *report, *run_id, *tenant, *period_label, *time_zone, *principals, *version;
-    xl_meta_time period_start, period_end, generated_at;
-} xlsx_handle;
 
 static const char *const xlsx_option_keys[] = {"sheet_name", "max_rows", NULL};
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /* Characters (code points) of well-formed UTF-8 @p s, or (size_t)-1 if it is not. */
-static size_t utf8_chars(const char *s)
+size_t xl_utf8_chars(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = 0;
@@ -153,7 +79,7 @@ static size_t utf8_chars(const char *s)
 }
 
 /* Characters of UTF-8 text known to be valid (the database's), counted fast. */
-static size_t text_chars(const char *s, size_t len)
+size_t xl_text_chars(const char *s, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
@@ -162,7 +88,7 @@ static size_t text_chars(const char *s, size_t len)
 }
 
 /* Characters a number takes when shown with grouping and @p decimals digits. */
-static size_t number_chars(double v, int decimals, bool grouping, bool percent)
+size_t xl_number_chars(double v, int decimals, bool grouping, bool percent)
 {
     double a = fabs(percent ? v * 100.0 : v);
     size_t n = v < 0 ? 1 : 0;
@@ -179,9 +105,32 @@ static size_t number_chars(double v, int decimals, bool grouping, bool percent)
     return n + (percent ? 1 : 0);
 }
 
+const char *xl_cut(const char *s, size_t max, char *buf, size_t size)
+{
+    size_t bytes = 0, chars = 0;
+
+    s = dr_pc_shown(s);
+    while (s[bytes] != '\0' && chars < max) {
+        size_t next = bytes + 1;
+        while (((unsigned char)s[next] & 0xC0) == 0x80)
+            next++;
+        if (next + 4 > size) /* room for the ellipsis and the NUL */
+            break;
+        bytes = next;
+        chars++;
+    }
+    if (s[bytes] == '\0')
+        return s;
+    if (size < 4)
+        return "";
+    memcpy(buf, s, bytes);
+    memcpy(buf + bytes, "\xE2\x80\xA6", 4); /* an ellipsis and the NUL */
+    return buf;
+}
+
 /* ---- errors --------------------------------------------------------------------- */
 
-static dr_plugin_status lxw_failed(const xlsx_handle *h, lxw_error err, const char *what)
+dr_plugin_status xl_lxw_failed(const xlsx_handle *h, lxw_error err, const char *what)
 {
     dr_plugin_status st = err == LXW_ERROR_MEMORY_MALLOC_FAILED ? DR_PLUGIN_ENOMEM : DR_PLUGIN_EFAIL;
     return dr_plugin_error(h->args, st, "xlsx: cannot %s in '%s': %s", what,
@@ -189,7 +138,7 @@ static dr_plugin_status lxw_failed(const xlsx_handle *h, lxw_error err, const ch
 }
 
 /* A sheet could not be added: out of memory, or its temporary file failed (errno). */
-static dr_plugin_status sheet_failed(const xlsx_handle *h, const char *name)
+dr_plugin_status xl_sheet_failed(const xlsx_handle *h, const char *name)
 {
     int e = errno;
     if (e == 0 || e == ENOMEM)
@@ -204,7 +153,7 @@ static dr_plugin_status sheet_failed(const xlsx_handle *h, const char *name)
 
 static dr_plugin_status check_sheet_name(const dr_open_args *args, const char *v)
 {
-    size_t n = v != NULL ? utf8_chars(v) : 0;
+    size_t n = v != NULL ? xl_utf8_chars(v) : 0;
 
     if (v == NULL || *v == '\0')
         return dr_plugin_error(args, DR_PLUGIN_EOPTION,
@@ -234,10 +183,12 @@ static dr_plugin_status check_sheet_name(const dr_open_args *args, const char *v
                                "its start or end",
                                v);
     /* Excel compares sheet names without (ASCII) case */
-    if (dr_pc_word_eq(v, XL_RUN_SHEET) || dr_pc_word_eq(v, "History"))
+    if (dr_pc_word_eq(v, XL_RUN_SHEET) || dr_pc_word_eq(v, XL_REPORT_SHEET) ||
+        dr_pc_word_eq(v, "History"))
         return dr_plugin_error(args, DR_PLUGIN_EOPTION,
                                "invalid xlsx.sheet_name '%s': the name is taken (\"Run\" holds "
-                               "the run's metadata, \"History\" is reserved by Excel)",
+                               "the run's metadata, \"Report\" the report, \"History\" is "
+                               "reserved by Excel)",
                                v);
     return DR_PLUGIN_OK;
 }
@@ -283,6 +234,7 @@ static dr_plugin_status parse_options(const dr_open_args *args, void *handle)
             if ((st = check_sheet_name(args, val)) != DR_PLUGIN_OK)
                 return st;
             snprintf(h->sheet_name, sizeof h->sheet_name, "%s", val);
+            h->sheet_name_given = true;
         } else if (strcmp(key, "max_rows") == 0) {
             if ((st = parse_max_rows(args, val, &h->max_rows)) != DR_PLUGIN_OK)
                 return st;
@@ -339,7 +291,8 @@ static void parse_meta_time(const char *s, xl_meta_time *out)
         for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10.0)
             frac += (*p - '0') * scale;
     }
-    if (*p == 'Z') {
+    bool zulu = *p == 'Z';
+    if (zulu) {
         p++;
     } else if (*p == '+' || *p == '-') {
         sign = *p++ == '-' ? -1 : 1;
@@ -350,6 +303,11 @@ static void parse_meta_time(const char *s, xl_meta_time *out)
     }
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 60)
         return;
+    if (zulu)
+        memcpy(out->offset, "Z", 2);
+    else
+        snprintf(out->offset, sizeof out->offset, "%c%02d:%02d", sign < 0 ? '-' : '+', oh % 100,
+                 om % 100);
     out->dt = (lxw_datetime){y, mo, d, hh, mi, ss + frac};
     out->epoch = (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400LL + hh * 3600LL +
                           mi * 60LL + ss - sign * (oh * 3600LL + om * 60LL));
@@ -381,7 +339,7 @@ static void take_run_info(xlsx_handle *h)
 }
 
 /* The report's human title: "Representative Performance" for rep_performance. */
-static const char *report_title(const char *report)
+const char *xl_report_title(const char *report)
 {
     if (report == NULL || strcmp(report, "rep_performance") == 0)
         return "Representative Performance";
@@ -396,9 +354,9 @@ static dr_plugin_status set_properties(xlsx_handle *h)
 
     memset(&props, 0, sizeof props);
     if (h->period_label != NULL)
-        snprintf(title, sizeof title, "%s %s", report_title(h->report), h->period_label);
+        snprintf(title, sizeof title, "%s %s", xl_report_title(h->report), h->period_label);
     else
-        snprintf(title, sizeof title, "%s", report_title(h->report));
+        snprintf(title, sizeof title, "%s", xl_report_title(h->report));
     props.title = title;
     if (h->tenant != NULL) {
         snprintf(subject, sizeof subject, "%s", h->tenant);
@@ -414,248 +372,16 @@ static dr_plugin_status set_properties(xlsx_handle *h)
     if (h->generated_at.ok && h->generated_at.epoch > 0)
         props.created = h->generated_at.epoch;
     err = workbook_set_properties(h->wb, &props);
-    return err == LXW_NO_ERROR ? DR_PLUGIN_OK : lxw_failed(h, err, "set the document properties");
+    return err == LXW_NO_ERROR ? DR_PLUGIN_OK
+                               : xl_lxw_failed(h, err, "set the document properties");
 }
 
-/* ---- formats and columns -------------------------------------------------------------- */
-
-static lxw_format *new_format(xlsx_handle *h, const char *num_format)
+lxw_format *xl_new_format(xlsx_handle *h, const char *num_format)
 {
     lxw_format *f = workbook_add_format(h->wb);
     if (f != NULL && num_format != NULL)
         format_set_num_format(f, num_format);
     return f;
-}
-
-/* Decide each column's kind and format, once. */
-static dr_plugin_status setup_columns(xlsx_handle *h)
-{
-    const dr_open_args *args = h->args;
-    lxw_format *f_int = new_format(h, "0");
-    lxw_format *f_money = new_format(h, "#,##0.00");
-    lxw_format *f_pct = new_format(h, "0.00%");
-    lxw_format *f_days = new_format(h, "#,##0.0");
-    lxw_format *f_dt = new_format(h, "yyyy-mm-dd hh:mm");
-
-    h->f_header = new_format(h, NULL);
-    h->f_header_num = new_format(h, NULL);
-    h->f_label = new_format(h, NULL);
-    h->f_meta_time = new_format(h, "yyyy-mm-dd hh:mm:ss");
-    h->f_meta_num = new_format(h, "0");
-    h->f_meta_exact = new_format(h, NULL);
-    if (!f_int || !f_money || !f_pct || !f_days || !f_dt || !h->f_header || !h->f_header_num ||
-        !h->f_label || !h->f_meta_time || !h->f_meta_num || !h->f_meta_exact)
-        return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "xlsx: out of memory");
-    /* header: bold on a light blue band with a rule below; over numbers, flush right */
-    for (int k = 0; k < 2; k++) {
-        lxw_format *f = k == 0 ? h->f_header : h->f_header_num;
-        format_set_bold(f);
-        format_set_bg_color(f, 0xDDEBF7);
-        format_set_bottom(f, LXW_BORDER_THIN);
-        format_set_align(f, LXW_ALIGN_VERTICAL_CENTER);
-    }
-    format_set_align(h->f_header_num, LXW_ALIGN_RIGHT);
-    format_set_bold(h->f_label);
-    format_set_align(h->f_meta_time, LXW_ALIGN_LEFT);
-    format_set_align(h->f_meta_num, LXW_ALIGN_LEFT);
-    format_set_font_color(h->f_meta_exact, 0x595959);
-
-    for (size_t i = 0; i < args->ncolumns; i++) {
-        const dr_column *c = &args->columns[i];
-        xl_column *x = &h->cols[i];
-        const char *name = dr_pc_shown(c->name);
-        size_t label = c->label != NULL ? utf8_chars(c->label) : (size_t)-1;
-
-        x->label_chars = label != (size_t)-1 ? label : strlen(name);
-        switch (c->type) {
-        case DR_TYPE_UUID:
-            x->kind = XL_UUID;
-            x->max_chars = 36;
-            break;
-        case DR_TYPE_INT64:
-            x->kind = XL_INT;
-            x->fmt = f_int;
-            x->max_chars = 4;
-            break;
-        case DR_TYPE_DECIMAL:
-            if (ends_with(name, "_rate")) {
-                x->kind = XL_PERCENT;
-                x->fmt = f_pct;
-                x->decimals = 2;
-                x->max_chars = 7; /* 100.00% */
-            } else if (ends_with(name, "_days")) {
-                x->kind = XL_DAYS;
-                x->fmt = f_days;
-                x->decimals = 1;
-                x->max_chars = 7;
-            } else if (c->scale == 2) {
-                x->kind = XL_MONEY;
-                x->fmt = f_money;
-                x->decimals = 2;
-                x->max_chars = 12; /* 1,234,567.89 */
-            } else {
-                char nf[48] = "#,##0";
-                int scale = c->scale < 0 ? 0 : c->scale > 30 ? 30 : c->scale;
-                if (scale > 0) {
-                    size_t n = strlen(nf);
-                    nf[n++] = '.';
-                    for (int k = 0; k < scale; k++)
-                        nf[n++] = '0';
-                    nf[n] = '\0';
-                }
-                x->kind = XL_DECIMAL;
-                x->decimals = scale;
-                x->max_chars = 8 + (size_t)scale;
-                if ((x->fmt = new_format(h, nf)) == NULL)
-                    return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "xlsx: out of memory");
-            }
-            break;
-        case DR_TYPE_TIMESTAMP:
-            x->kind = XL_DATETIME;
-            x->fmt = f_dt;
-            x->max_chars = 16; /* 2026-10-01 00:00 */
-            break;
-        case DR_TYPE_BOOLEAN:
-            x->kind = XL_BOOL;
-            x->max_chars = 5;
-            break;
-        case DR_TYPE_TEXT:
-        default:
-            x->kind = XL_TEXT;
-            x->max_chars = 6;
-            break;
-        }
-    }
-    return DR_PLUGIN_OK;
-}
-
-/* Width in Excel's character units: the widest value, or the bold label plus the
-   autofilter's drop-down button, whichever is wider. */
-static double column_width(const xl_column *x)
-{
-    double content = (double)x->max_chars + 2.0;
-    double header = (double)x->label_chars * 1.2 + 4.0;
-    double w = content > header ? content : header;
-    return w > XL_WIDTH_MAX ? XL_WIDTH_MAX : w;
-}
-
-static dr_plugin_status set_widths(xlsx_handle *h, lxw_worksheet *ws)
-{
-    for (size_t i = 0; i < h->args->ncolumns; i++) {
-        lxw_error err = worksheet_set_column(ws, (lxw_col_t)i, (lxw_col_t)i,
-                                             column_width(&h->cols[i]), NULL);
-        if (err != LXW_NO_ERROR)
-            return lxw_failed(h, err, "set the column widths");
-    }
-    return DR_PLUGIN_OK;
-}
-
-/* ---- data sheets -------------------------------------------------------------------- */
-
-/* "<base> (n)", the base cut (at a character) so the name stays within 31 characters. */
-static void rollover_name(const char *base, size_t n, char *out, size_t size)
-{
-    char suffix[32];
-    int slen = snprintf(suffix, sizeof suffix, " (%zu)", n);
-    size_t keep = XL_SHEETNAME_MAX - (size_t)slen, chars = 0, bytes = 0;
-
-    while (base[bytes] != '\0') {
-        size_t next = bytes + 1;
-        while (((unsigned char)base[next] & 0xC0) == 0x80)
-            next++;
-        if (chars + 1 > keep)
-            break;
-        chars++;
-        bytes = next;
-    }
-    snprintf(out, size, "%.*s%s", (int)bytes, base, suffix);
-}
-
-/* Add a data sheet with its header row, frozen pane, widths and print setup. */
-static dr_plugin_status add_data_sheet(xlsx_handle *h)
-{
-    char name[sizeof h->sheet_name + 32];
-    const dr_open_args *args = h->args;
-    lxw_worksheet *ws;
-    lxw_error err = LXW_NO_ERROR;
-    dr_plugin_status st;
-
-    if (h->nsheets == h->sheets_cap) {
-        size_t cap = h->sheets_cap ? h->sheets_cap * 2 : 4;
-        lxw_worksheet **grown = realloc(h->sheets, cap * sizeof *grown);
-        if (grown == NULL)
-            return dr_plugin_error(args, DR_PLUGIN_ENOMEM, "xlsx: out of memory");
-        h->sheets = grown;
-        h->sheets_cap = cap;
-    }
-    if (h->nsheets == 0) {
-        snprintf(name, sizeof name, "%s", h->sheet_name);
-    } else {
-        /* "(n)" can only collide with the base when the base itself ends in "(n)" */
-        size_t n = h->nsheets + 1;
-        do {
-            rollover_name(h->sheet_name, n++, name, sizeof name);
-        } while (dr_pc_word_eq(name, h->sheet_name));
-    }
-    errno = 0;
-    ws = workbook_add_worksheet(h->wb, name);
-    if (ws == NULL)
-        return sheet_failed(h, name);
-    h->sheets[h->nsheets++] = ws;
-    h->sheet_rows = 0;
-
-    if ((st = set_widths(h, ws)) != DR_PLUGIN_OK)
-        return st;
-    worksheet_freeze_panes(ws, 1, 0);
-    /* printing: landscape, the header on every page, each band of rows across first */
-    worksheet_set_landscape(ws);
-    worksheet_print_across(ws);
-    err = worksheet_repeat_rows(ws, 0, 0);
-    for (size_t i = 0; i < args->ncolumns && err == LXW_NO_ERROR; i++) {
-        const dr_column *c = &args->columns[i];
-        xl_kind k = h->cols[i].kind;
-        bool numeric = k != XL_TEXT && k != XL_UUID && k != XL_BOOL;
-        const char *label = c->label != NULL && *c->label ? c->label : dr_pc_shown(c->name);
-        err = worksheet_write_string(ws, 0, (lxw_col_t)i, label,
-                                     numeric ? h->f_header_num : h->f_header);
-    }
-    if (err != LXW_NO_ERROR)
-        return lxw_failed(h, err, "write the header row");
-    return DR_PLUGIN_OK;
-}
-
-/* The autofilter over the header and the data of the last data sheet. In constant_memory
-   mode its last row must not be before the row being written: it is that row. */
-static dr_plugin_status finish_data_sheet(xlsx_handle *h)
-{
-    lxw_worksheet *ws = h->sheets[h->nsheets - 1];
-    lxw_error err = worksheet_autofilter(ws, 0, 0, (lxw_row_t)h->sheet_rows,
-                                         (lxw_col_t)(h->args->ncolumns - 1));
-    return err == LXW_NO_ERROR ? DR_PLUGIN_OK : lxw_failed(h, err, "set the autofilter");
-}
-
-/*
- * libxlsxwriter writes a constant_memory sheet's rows into an unlinked temporary file
- * and ignores write errors there (fprintf); a full disk would silently cut the data.
- * The file is a public field of lxw_worksheet (1.1.4 and the current sources), so check it
- * here: flush the pending row on request, then the stream.
- */
-static dr_plugin_status check_sheet_file(xlsx_handle *h, lxw_worksheet *ws, bool flush_row)
-{
-    FILE *f = ws->optimize_tmpfile;
-
-    if (f == NULL)
-        return DR_PLUGIN_OK;
-    if (flush_row)
-        lxw_worksheet_write_single_row(ws);
-    errno = 0;
-    if ((flush_row && fflush(f) != 0) || ferror(f)) {
-        int e = dr_pc_errno_or_eio();
-        return dr_plugin_error(h->args, DR_PLUGIN_EIO,
-                               "cannot write the temporary sheet data of '%s' in '%s': %s",
-                               dr_pc_shown(h->args->path), dr_pc_shown(h->tmpdir), strerror(e));
-    }
-    return DR_PLUGIN_OK;
 }
 
 /* ---- metadata sheet ----------------------------------------------------------------- */
@@ -676,7 +402,7 @@ static void run_text(xl_run_writer *w, const char *label, const char *value)
         return;
     w->err = worksheet_write_string(w->ws, w->row, 0, label, w->h->f_label);
     if (w->err == LXW_NO_ERROR && value != NULL && *value != '\0') {
-        size_t n = text_chars(value, strlen(value));
+        size_t n = xl_text_chars(value, strlen(value));
         if (n > XL_STRING_MAX) { /* a very long principal list: keep what a cell holds */
             size_t bytes = 0, chars = 0;
             while (value[bytes] && chars < XL_STRING_MAX - 1) {
@@ -728,19 +454,34 @@ static void run_time(xl_run_writer *w, const char *label, const xl_meta_time *t)
 static dr_plugin_status write_run_sheet(xlsx_handle *h)
 {
     xl_run_writer w = {h, NULL, 0, 12, LXW_NO_ERROR};
+    const dr_report_view *v = h->view;
 
     errno = 0;
     w.ws = workbook_add_worksheet(h->wb, XL_RUN_SHEET);
     if (w.ws == NULL)
-        return sheet_failed(h, XL_RUN_SHEET);
+        return xl_sheet_failed(h, XL_RUN_SHEET);
     h->run_sheet = w.ws;
     worksheet_fit_to_pages(w.ws, 1, 0);
     run_text(&w, "Report", h->report);
     run_text(&w, "Tenant", h->tenant);
+    if (v != NULL)
+        run_text(&w, "Tenant name", h->tenant_name);
     run_text(&w, "Period", h->period_label);
+    if (v != NULL)
+        run_text(&w, "Period title", h->period_title);
     run_time(&w, "Period start", &h->period_start);
     run_time(&w, "Period end", &h->period_end);
     run_text(&w, "Time zone", h->time_zone);
+    if (v != NULL) {
+        run_text(&w, "Comparison", h->compare);
+        if (h->compare_title != NULL && *h->compare_title != '\0') {
+            run_text(&w, "Comparison title", h->compare_title);
+            run_time(&w, "Comparison start", &h->compare_start);
+            run_time(&w, "Comparison end", &h->compare_end);
+        }
+        if (h->currency != NULL && *h->currency != '\0')
+            run_text(&w, "Currency", h->currency);
+    }
     run_text(&w, "Run id", h->run_id);
     run_time(&w, "Generated at", &h->generated_at);
     run_text(&w, "Principals", h->principals);
@@ -757,11 +498,58 @@ static dr_plugin_status write_run_sheet(xlsx_handle *h)
     if (w.err == LXW_NO_ERROR)
         w.err = worksheet_set_column(w.ws, 2, 2, 30, NULL);
     if (w.err != LXW_NO_ERROR)
-        return lxw_failed(h, w.err, "write the Run sheet");
+        return xl_lxw_failed(h, w.err, "write the Run sheet");
+    return DR_PLUGIN_OK;
+}
+
+/* ---- the report view ------------------------------------------------------------------ */
+
+/* The host's report view (ABI 1.2), when it sent one: checked, its metadata taken, and the
+   data sheet limited to the fact columns. Without one the workbook is the ABI 1.1 one. */
+static dr_plugin_status take_view(xlsx_handle *h)
+{
+    const dr_open_args *args = h->args;
+    const dr_report_view *v;
+
+    if (!DR_HAS_FIELD(args, dr_open_args, view) || args->view == NULL)
+        return DR_PLUGIN_OK;
+    v = args->view;
+    /* every field of the first dr_report_view ends at nfact_columns */
+    if (v->abi_major != DR_PLUGIN_ABI_MAJOR || !DR_HAS_FIELD(v, dr_report_view, nfact_columns))
+        return dr_plugin_error(args, DR_PLUGIN_EFAIL,
+                               "xlsx: the host's report view is of ABI %u with %u bytes: "
+                               "expected ABI %d and at least %zu bytes",
+                               (unsigned)v->abi_major, (unsigned)v->size, DR_PLUGIN_ABI_MAJOR,
+                               offsetof(dr_report_view, nfact_columns) + sizeof(size_t));
+    if (v->nfact_columns == 0 || v->nfact_columns >= args->ncolumns)
+        return dr_plugin_error(args, DR_PLUGIN_EFAIL,
+                               "xlsx: the report view has %zu fact columns of %zu columns: "
+                               "expected at least one fact column and the view's after them",
+                               v->nfact_columns, args->ncolumns);
+    h->view = v;
+    h->ndata_cols = v->nfact_columns;
+    h->tenant_name = v->tenant_name;
+    h->period_title = v->period_title;
+    h->compare = v->compare;
+    h->compare_title = v->compare_title;
+    h->currency = v->currency;
+    parse_meta_time(v->compare_start, &h->compare_start);
+    parse_meta_time(v->compare_end, &h->compare_end);
+    if (!h->sheet_name_given)
+        snprintf(h->sheet_name, sizeof h->sheet_name, "%s", XL_VIEW_DATA_SHEET);
     return DR_PLUGIN_OK;
 }
 
 /* ---- callbacks ------------------------------------------------------------------------ */
+
+void xl_drop_sheet_file(lxw_worksheet *ws)
+{
+    if (ws != NULL && ws->optimize_tmpfile != NULL) {
+        fclose(ws->optimize_tmpfile);
+        ws->optimize_tmpfile = NULL;
+        ws->file = NULL;
+    }
+}
 
 /* Free everything; a workbook not closed is dropped without writing anything. */
 static void xlsx_destroy(void *handle)
@@ -774,21 +562,14 @@ static void xlsx_destroy(void *handle)
         /* lxw_worksheet_free does not close a constant_memory sheet's temporary file
            (workbook_close does, while packaging): close them here, then free. The files
            were unlinked when created, so nothing is left on disk. */
-        for (size_t i = 0; i < h->nsheets; i++) {
-            if (h->sheets[i]->optimize_tmpfile != NULL) {
-                fclose(h->sheets[i]->optimize_tmpfile);
-                h->sheets[i]->optimize_tmpfile = NULL;
-                h->sheets[i]->file = NULL;
-            }
-        }
-        if (h->run_sheet != NULL && h->run_sheet->optimize_tmpfile != NULL) {
-            fclose(h->run_sheet->optimize_tmpfile);
-            h->run_sheet->optimize_tmpfile = NULL;
-            h->run_sheet->file = NULL;
-        }
+        for (size_t i = 0; i < h->nsheets; i++)
+            xl_drop_sheet_file(h->sheets[i]);
+        xl_drop_sheet_file(h->run_sheet);
+        xl_drop_sheet_file(h->report_sheet);
         lxw_workbook_free(h->wb);
         h->wb = NULL;
     }
+    xl_report_free(h->rep);
     free(h->sheets);
     free(h->escape);
     free(h->cols);
@@ -844,13 +625,16 @@ static dr_plugin_status xlsx_open(const dr_open_args *args, void **handle)
     h->args = args;
     snprintf(h->sheet_name, sizeof h->sheet_name, "%s", XL_DEFAULT_SHEET);
     h->max_rows = XL_MAX_DATA_ROWS;
+    h->ndata_cols = args->ncolumns;
 
     st = parse_options(args, h);
     if (st != DR_PLUGIN_OK)
         goto cleanup;
     take_run_info(h);
+    if ((st = take_view(h)) != DR_PLUGIN_OK)
+        goto cleanup;
 
-    h->cols = calloc(args->ncolumns, sizeof *h->cols);
+    h->cols = calloc(h->ndata_cols, sizeof *h->cols);
     h->tmpdir = dir_of(args->path);
     if (h->cols == NULL || h->tmpdir == NULL) {
         st = dr_plugin_error(args, DR_PLUGIN_ENOMEM, "xlsx: out of memory");
@@ -867,8 +651,10 @@ static dr_plugin_status xlsx_open(const dr_open_args *args, void **handle)
         goto cleanup;
     }
 
-    if ((st = setup_columns(h)) != DR_PLUGIN_OK || (st = set_properties(h)) != DR_PLUGIN_OK ||
-        (st = add_data_sheet(h)) != DR_PLUGIN_OK)
+    /* sheets in their order in the workbook: Report (its cells at end), data, Run (at end) */
+    if ((st = xl_data_setup(h)) != DR_PLUGIN_OK || (st = set_properties(h)) != DR_PLUGIN_OK ||
+        (h->view != NULL && (st = xl_report_open(h)) != DR_PLUGIN_OK) ||
+        (st = xl_data_add_sheet(h)) != DR_PLUGIN_OK)
         goto cleanup;
 
     *handle = h;
@@ -879,122 +665,10 @@ cleanup:
     return st;
 }
 
-/* "_xHHHH_" in text is read back by Excel as the character U+HHHH (the escape OOXML uses
-   for control characters). A literal one is kept by escaping its '_' as "_x005F_". */
-static bool is_ooxml_escape(const char *p)
-{
-    static const char hex[] = "0123456789abcdefABCDEF";
-    if (p[0] != '_' || p[1] != 'x')
-        return false;
-    for (int i = 2; i < 6; i++)
-        if (p[i] == '\0' || strchr(hex, p[i]) == NULL)
-            return false;
-    return p[6] == '_';
-}
-
-/* @p text, or a copy in the handle's buffer with every literal "_xHHHH_" escaped. */
-static const char *literal_text(xlsx_handle *h, const char *text, size_t len)
-{
-    const char *first = strstr(text, "_x");
-    size_t n = 0, need;
-    char *out;
-
-    while (first != NULL && !is_ooxml_escape(first))
-        first = strstr(first + 1, "_x");
-    if (first == NULL)
-        return text; /* the usual case: nothing to copy */
-    for (const char *p = first; *p; p++)
-        n += is_ooxml_escape(p);
-    need = len + n * 6 + 1;
-    if (need > h->escape_cap) {
-        char *grown = realloc(h->escape, need);
-        if (grown == NULL)
-            return NULL;
-        h->escape = grown;
-        h->escape_cap = need;
-    }
-    out = h->escape;
-    for (const char *p = text; *p; p++) {
-        if (is_ooxml_escape(p)) {
-            memcpy(out, "_x005F", 6);
-            out += 6;
-        }
-        *out++ = *p;
-    }
-    *out = '\0';
-    return h->escape;
-}
-
-static lxw_error write_value(xlsx_handle *h, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c,
-                             xl_column *x, const dr_value *v)
-{
-    size_t n = 0;
-    lxw_error err;
-
-    if (v->is_null)
-        return worksheet_write_blank(ws, r, c, x->fmt);
-    switch (x->kind) {
-    case XL_INT:
-        if (v->i64 > XL_EXACT_INT || v->i64 < -XL_EXACT_INT) {
-            /* a spreadsheet number is a double: keep the exact digits as text */
-            if (!h->warned_int) {
-                h->warned_int = true;
-                h->args->log(h->args->log_ctx, DR_LOG_WARN,
-                             "an integer beyond 2^53 is written as text: a spreadsheet number "
-                             "would not keep its digits");
-            }
-            goto as_text;
-        }
-        err = worksheet_write_number(ws, r, c, (double)v->i64, x->fmt);
-        n = number_chars((double)v->i64, 0, false, false);
-        break;
-    case XL_MONEY:
-    case XL_PERCENT:
-    case XL_DAYS:
-    case XL_DECIMAL:
-        if (!isfinite(v->f64)) /* e.g. numeric 'NaN': keep the database's text */
-            goto as_text;
-        err = worksheet_write_number(ws, r, c, v->f64, x->fmt);
-        n = number_chars(v->f64, x->decimals, x->kind != XL_PERCENT, x->kind == XL_PERCENT);
-        break;
-    case XL_DATETIME: {
-        const dr_timestamp *t = &v->ts;
-        if (t->year < 1900 || t->year > 9999 || t->month < 1 || t->month > 12 || t->day < 1 ||
-            t->day > 31) /* outside what a spreadsheet date can hold */
-            goto as_text;
-        lxw_datetime dt = {t->year, t->month, t->day, t->hour, t->minute,
-                           t->second + t->microsecond / 1e6};
-        err = worksheet_write_datetime(ws, r, c, &dt, x->fmt);
-        break;
-    }
-    case XL_BOOL:
-        err = worksheet_write_boolean(ws, r, c, v->i64 != 0, NULL);
-        break;
-    case XL_UUID:
-    case XL_TEXT:
-    default:
-        goto as_text;
-    }
-    if (n > x->max_chars)
-        x->max_chars = n;
-    return err;
-
-as_text:
-    /* An inline string (<is><t>…</t></is>): never a formula, whatever its first character. */
-    n = text_chars(dr_pc_shown(v->text), v->len);
-    if (n > x->max_chars)
-        x->max_chars = n;
-    if (v->text == NULL || v->len == 0)
-        return worksheet_write_blank(ws, r, c, x->fmt);
-    const char *text = literal_text(h, v->text, v->len);
-    if (text == NULL)
-        return LXW_ERROR_MEMORY_MALLOC_FAILED;
-    return worksheet_write_string(ws, r, c, text, NULL);
-}
-
 static dr_plugin_status xlsx_row(void *handle, const dr_value *values)
 {
     xlsx_handle *h = handle;
+    bool is_fact = true;
     dr_plugin_status st;
 
     if (h == NULL)
@@ -1005,31 +679,10 @@ static dr_plugin_status xlsx_row(void *handle, const dr_value *values)
     if (values == NULL)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "xlsx: row without values");
 
-    if (h->sheet_rows == h->max_rows) {
-        if ((st = finish_data_sheet(h)) != DR_PLUGIN_OK ||
-            (st = check_sheet_file(h, h->sheets[h->nsheets - 1], true)) != DR_PLUGIN_OK ||
-            (st = add_data_sheet(h)) != DR_PLUGIN_OK)
-            return st;
-    }
-
-    lxw_worksheet *ws = h->sheets[h->nsheets - 1];
-    lxw_row_t r = (lxw_row_t)h->sheet_rows + 1;
-    for (size_t i = 0; i < h->args->ncolumns; i++) {
-        lxw_error err = write_value(h, ws, r, (lxw_col_t)i, &h->cols[i], &values[i]);
-        if (err != LXW_NO_ERROR) {
-            dr_plugin_status s = err == LXW_ERROR_MEMORY_MALLOC_FAILED ? DR_PLUGIN_ENOMEM
-                                                                       : DR_PLUGIN_EFAIL;
-            return dr_plugin_error(h->args, s, "xlsx: cannot write column %s of row %llu in '%s': %s",
-                                   dr_pc_shown(h->args->columns[i].name),
-                                   (unsigned long long)h->total_rows + 1,
-                                   dr_pc_shown(h->args->path), lxw_strerror(err));
-        }
-    }
-    h->sheet_rows++;
-    h->total_rows++;
-    if (h->total_rows % XL_IOCHECK_EVERY == 0)
-        return check_sheet_file(h, ws, false);
-    return DR_PLUGIN_OK;
+    /* with a view: every row is kept for the Report sheet, the fact rows also go on Data */
+    if (h->view != NULL && (st = xl_report_row(h, values, &is_fact)) != DR_PLUGIN_OK)
+        return st;
+    return is_fact ? xl_data_row(h, values) : DR_PLUGIN_OK;
 }
 
 static dr_plugin_status xlsx_end(void *handle)
@@ -1044,18 +697,19 @@ static dr_plugin_status xlsx_end(void *handle)
         return dr_plugin_error(h->args, DR_PLUGIN_EFAIL, "xlsx: end called twice for '%s'",
                                dr_pc_shown(h->args->path));
 
-    if ((st = finish_data_sheet(h)) != DR_PLUGIN_OK)
+    if ((st = xl_data_finish(h)) != DR_PLUGIN_OK)
         return st;
-    /* widths again, now that the widest values are known (cols are written at close) */
-    for (size_t i = 0; i < h->nsheets; i++)
-        if ((st = set_widths(h, h->sheets[i])) != DR_PLUGIN_OK)
-            return st;
+    if (h->view != NULL && (st = xl_report_write(h)) != DR_PLUGIN_OK)
+        return st;
     if ((st = write_run_sheet(h)) != DR_PLUGIN_OK)
         return st;
     for (size_t i = 0; i < h->nsheets; i++)
-        if ((st = check_sheet_file(h, h->sheets[i], true)) != DR_PLUGIN_OK)
+        if ((st = xl_check_sheet_file(h, h->sheets[i], true)) != DR_PLUGIN_OK)
             return st;
-    if ((st = check_sheet_file(h, h->run_sheet, true)) != DR_PLUGIN_OK)
+    if ((st = xl_check_sheet_file(h, h->run_sheet, true)) != DR_PLUGIN_OK)
+        return st;
+    if (h->report_sheet != NULL &&
+        (st = xl_check_sheet_file(h, h->report_sheet, true)) != DR_PLUGIN_OK)
         return st;
 
     errno = 0;
@@ -1063,6 +717,7 @@ static dr_plugin_status xlsx_end(void *handle)
     int e = errno;
     h->wb = NULL;
     h->run_sheet = NULL;
+    h->report_sheet = NULL;
     h->nsheets = 0;
     if (err != LXW_NO_ERROR) {
         /* these are the errors after which libxlsxwriter leaves errno set */
@@ -1089,8 +744,9 @@ static const dr_plugin xlsx_descriptor = {
     .abi_major = DR_PLUGIN_ABI_MAJOR,
     .size = sizeof(dr_plugin),
     .name = "xlsx",
-    .version = "1.0.0",
-    .description = "Excel workbook: typed cells, bold frozen header, autofilter, a Run sheet",
+    .version = "1.1.0",
+    .description = "Excel workbook: a ranked, printable report with a chart, the typed data, "
+                   "a Run sheet",
     .extension = "xlsx",
     .option_keys = xlsx_option_keys,
     .open = xlsx_open,
@@ -1098,6 +754,7 @@ static const dr_plugin xlsx_descriptor = {
     .end = xlsx_end,
     .destroy = xlsx_destroy,
     .check_options = xlsx_check_options,
+    .flags = DR_PLUGIN_WANTS_VIEW,
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

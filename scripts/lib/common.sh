@@ -102,9 +102,15 @@ dr_odbc_register_driver() {
     dr_odbc_quiet_driver
 }
 
-# Debian's psqlODBC template sets CommLog=1: every process that connects then leaves a
-# /tmp/psqlodbc_*.log behind (and valgrind sees the logger's uninitialised reads).
-# A connection-string CommLog=0 does not stop the file, so turn it off for the driver.
+# Debian's psqlODBC template registers the driver with CommLog=1 (and Debug=0). These
+# driver-wide switches of odbcinst.ini are read when psqlODBC is loaded, before any
+# connection string, and no connection string can stop them: with CommLog=1 every process
+# that connects leaves a /tmp/psqlodbc_*.log behind (and valgrind sees the logger's
+# uninitialised reads); with Debug=1 psqlODBC writes the connection string, password
+# included, into /tmp/mylog_*.log. A DSN's CommLog/Debug (odbc.ini) is different: the
+# tool's connection string overrides it, as the tool appends CommLog=0;Debug=0 unless
+# the user set them. So the script keeps turning the driver-wide CommLog off on the test
+# machine (Debug stays 0, as the template has it).
 dr_odbc_quiet_driver() {
     local ini
     ini="$(odbcinst -j 2>/dev/null | awk -F': ' '/^DRIVERS/ {print $2}')"

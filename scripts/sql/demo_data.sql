@@ -10,6 +10,11 @@
   two stage rows: an earlier, no longer current open stage entered at creation, and the
   current one (open, won or lost) entered some days later. Loading again replaces the
   two tenants' rows.
+
+  The names of the tenants, users and teams live in a small directory of the CRM's own,
+  schema crm_directory (tables tenant, app_user, sales_team), which dynoreport reads only
+  through the [names] queries packaging/names/principals.sql and tenant.sql. They are
+  loaded last and draw no random numbers, so the deals are the same with or without them.
 */
 BEGIN;
 
@@ -156,6 +161,84 @@ SELECT d.id, d.tenant_id, md5('stage-' || d.tenant_code || '-' || d.current_stag
        CASE d.current_stage WHEN 'won' THEN 'signed' WHEN 'lost' THEN 'no budget' END
   FROM demo_deal2 d
  ORDER BY d.tenant_code, d.i;
+
+/*
+  The CRM directory: who the tenants, users and teams are. Tenant A is a German
+  wholesaler with reps in Germany, Britain and France; tenant B a French workshop. One
+  of tenant A's reps has left (active = false): she keeps her name, since her deals
+  still count. Ids as above (demo_user, demo_group), so every principal of a report has
+  a name.
+*/
+CREATE SCHEMA IF NOT EXISTS crm_directory;
+
+CREATE TABLE IF NOT EXISTS crm_directory.tenant (
+    id uuid PRIMARY KEY,
+    company_name text NOT NULL,
+    country char(2) NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS crm_directory.app_user (
+    tenant_id uuid NOT NULL,
+    id uuid NOT NULL,
+    display_name text NOT NULL,
+    email text NOT NULL,
+    active boolean NOT NULL DEFAULT true,
+    PRIMARY KEY (tenant_id, id)
+);
+
+CREATE TABLE IF NOT EXISTS crm_directory.sales_team (
+    tenant_id uuid NOT NULL,
+    id uuid NOT NULL,
+    name text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+
+DELETE FROM crm_directory.app_user
+ WHERE tenant_id IN ('a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002');
+DELETE FROM crm_directory.sales_team
+ WHERE tenant_id IN ('a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002');
+DELETE FROM crm_directory.tenant
+ WHERE id IN ('a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002');
+
+INSERT INTO crm_directory.tenant (id, company_name, country) VALUES
+    ('a0000000-0000-4000-8000-000000000001', 'Nordlicht Großhandel GmbH', 'DE'),
+    ('b0000000-0000-4000-8000-000000000002', 'Atelier Lumière SARL', 'FR');
+
+INSERT INTO crm_directory.app_user (tenant_id, id, display_name, email, active)
+SELECT t.id, u.id, n.display_name, n.email, n.active
+  FROM (VALUES
+        ('a',  1, 'Jürgen Hoffmann',   'j.hoffmann@nordlicht.example',   true),
+        ('a',  2, 'Sarah Mitchell',    's.mitchell@nordlicht.example',   true),
+        ('a',  3, 'Élodie Marchand',   'e.marchand@nordlicht.example',   true),
+        ('a',  4, 'Thomas Becker',     't.becker@nordlicht.example',     true),
+        ('a',  5, 'Olivia Bennett',    'o.bennett@nordlicht.example',    true),
+        ('a',  6, 'François Dupont',   'f.dupont@nordlicht.example',     true),
+        ('a',  7, 'Katrin Schäfer',    'k.schaefer@nordlicht.example',   false),
+        ('a',  8, 'James O''Connor',   'j.oconnor@nordlicht.example',    true),
+        ('a',  9, 'Camille Rousseau',  'c.rousseau@nordlicht.example',   true),
+        ('a', 10, 'Lukas Weiß',        'l.weiss@nordlicht.example',      true),
+        ('a', 11, 'Emily Clarke',      'e.clarke@nordlicht.example',     true),
+        ('a', 12, 'Benoît Lefèvre',    'b.lefevre@nordlicht.example',    true),
+        ('b',  1, 'Margaux Girard',    'margaux.girard@lumiere.example', true),
+        ('b',  2, 'Noël Fontaine',     'noel.fontaine@lumiere.example',  true),
+        ('b',  3, 'Chloé Bernard',     'chloe.bernard@lumiere.example',  true),
+        ('b',  4, 'Hugo Laurent',      'hugo.laurent@lumiere.example',   true)
+       ) AS n(tenant_code, n, display_name, email, active)
+  JOIN demo_tenant t ON t.code = n.tenant_code
+  JOIN demo_user u ON u.tenant_code = n.tenant_code AND u.n = n.n
+ ORDER BY n.tenant_code, n.n;
+
+INSERT INTO crm_directory.sales_team (tenant_id, id, name)
+SELECT t.id, g.id, n.name
+  FROM (VALUES
+        ('a', 1, 'Vertrieb Nord'),
+        ('a', 2, 'Key Accounts UK'),
+        ('a', 3, 'Équipe Île-de-France'),
+        ('b', 1, 'Équipe Lyon')
+       ) AS n(tenant_code, n, name)
+  JOIN demo_tenant t ON t.code = n.tenant_code
+  JOIN demo_group g ON g.tenant_code = n.tenant_code AND g.n = n.n
+ ORDER BY n.tenant_code, n.n;
 
 COMMIT;
 

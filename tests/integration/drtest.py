@@ -276,25 +276,94 @@ def read_csv(path, delimiter=None):
 
 # ---- assertions ------------------------------------------------------------------------
 
+# The runs a user made, not the comparison runs the tool adds (works before and after
+# the comparison_for column exists).
+MAIN_RUNS = " WHERE to_jsonb(r) ->> 'comparison_for' IS NULL"
+
+
 def count_runs(db):
-    """Rows in dyno_crm.report_run, or None when the table does not exist."""
+    """Runs in dyno_crm.report_run, or None when the table does not exist. A run's
+    comparison period is a report_run row of its own (comparison_for = the run): not counted."""
     if db.query("SELECT to_regclass('dyno_crm.report_run') IS NOT NULL")[0][0] is False:
         return None
-    return db.query("SELECT count(*) FROM dyno_crm.report_run")[0][0]
+    return db.query("SELECT count(*) FROM dyno_crm.report_run r" + MAIN_RUNS)[0][0]
 
 
 def count_runs_for(db, tenant, start, end):
     """report_run rows of one tenant and period (instants), or None without the table."""
     if count_runs(db) is None:
         return None
-    return db.query("SELECT count(*) FROM dyno_crm.report_run WHERE tenant_id = %s"
+    return db.query("SELECT count(*) FROM dyno_crm.report_run r" + MAIN_RUNS + " AND tenant_id = %s"
                     " AND period_start = %s AND period_end = %s", (tenant, start, end))[0][0]
 
 
 def count_facts(db):
+    """All fact rows, the comparison runs' included (a precise count of one run's rows must
+    filter by its run_id: see count_run_facts)."""
     if db.query("SELECT to_regclass('dyno_crm.report_rep_performance_fact') IS NOT NULL")[0][0] is False:
         return None
     return db.query("SELECT count(*) FROM dyno_crm.report_rep_performance_fact")[0][0]
+
+
+def count_run_facts(db, run_id):
+    """The fact rows of run RUN_ID itself (not those of its comparison period)."""
+    return db.query("SELECT count(*) FROM dyno_crm.report_rep_performance_fact WHERE run_id = %s",
+                    (run_id,))[0][0]
+
+
+def comparison_of(db, run_id):
+    """The id of the comparison run stored for RUN_ID (comparison_for = RUN_ID), or None."""
+    rows = db.query("SELECT id::text FROM dyno_crm.report_run r WHERE to_jsonb(r) ->> 'comparison_for' = %s",
+                    (run_id,))
+    return rows[0][0] if rows else None
+
+
+def report_tables(db):
+    """The tables that hold what runs saved (dyno_crm.report_*: report_run with the
+    comparison runs, the facts, the view's names, totals and titles), by name; [] before
+    db init. Found in the catalog, so a table a later version adds is covered too."""
+    return [r[0] for r in db.query(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'dyno_crm' AND c.relkind IN ('r', 'p') AND c.relname LIKE 'report\\_%'"
+        " ORDER BY c.relname")]
+
+
+def _run_family_filter(db, table, besides):
+    """A WHERE clause (and its arguments) leaving out the rows of run BESIDES and of its
+    comparison run in TABLE; ("", ()) without BESIDES."""
+    if besides is None:
+        return "", ()
+    family = ("(SELECT f.id FROM dyno_crm.report_run f"
+              " WHERE f.id = %s::uuid OR to_jsonb(f) ->> 'comparison_for' = %s)")
+    if table == "report_run":
+        return f" WHERE id NOT IN {family}", (besides, besides)
+    has_run_id = db.query("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dyno_crm'"
+                          " AND table_name = %s AND column_name = 'run_id'", (table,))[0][0]
+    if not has_run_id:
+        return "", ()
+    return f" WHERE run_id NOT IN {family}", (besides, besides)
+
+
+def report_rows(db, besides=None):
+    """{table: row count} of every report table (report_tables), comparison runs and their
+    rows included: equal before and after means no row at all was added or removed. With
+    BESIDES (a run id), the rows of that run and of its comparison run are left out, so
+    equal means the run (and its comparison) is all that was added."""
+    out = {}
+    for t in report_tables(db):
+        where, args = _run_family_filter(db, t, besides)
+        out[t] = db.query(f'SELECT count(*) FROM dyno_crm."{t}"' + where, args or None)[0][0]
+    return out
+
+
+def report_checksums(db, besides=None):
+    """{table: (row count, md5 of the rows)} of every report table; BESIDES as in report_rows."""
+    out = {}
+    for t in report_tables(db):
+        where, args = _run_family_filter(db, t, besides)
+        out[t] = db.query(f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))"
+                          f' FROM dyno_crm."{t}" AS x' + where, args or None)[0]
+    return out
 
 
 class ToolTestCase(unittest.TestCase):
@@ -327,6 +396,19 @@ class ToolTestCase(unittest.TestCase):
         self.assertEqual(count_runs(db), runs_before, "a report_run row was left behind")
         if facts_before is not None:
             self.assertEqual(count_facts(db), facts_before, "fact rows were left behind")
+
+    def assert_nothing_saved(self, db, rows_before):
+        """Not one row added to (or removed from) any report table: no run, no comparison
+        run, no fact, name, total or view row. ROWS_BEFORE is report_rows(db) from before."""
+        self.assertEqual(report_rows(db), rows_before, "rows were left behind in the report tables")
+
+    def assert_one_new_run(self, db, rows_before, run_id):
+        """RUN_ID is one new main run, and it and its comparison run are all that was added
+        to the report tables since ROWS_BEFORE (report_rows(db) from before)."""
+        self.assertEqual(db.query("SELECT count(*) FROM dyno_crm.report_run r" + MAIN_RUNS + " AND id = %s",
+                                  (run_id,))[0][0], 1, f"no main report_run row {run_id}")
+        self.assertEqual(report_rows(db, besides=run_id), rows_before,
+                         "rows other than the new run's (and its comparison's) changed")
 
     def assert_run_ok(self, rc, out, err, nfiles=1):
         """Check a successful run's exit code and stdout; returns (run_id, [paths])."""

@@ -29,7 +29,8 @@ class DbInitTests(drtest.ToolTestCase):
         self.assertEqual(rc, 0, err)
         objects = self.db.query(SCHEMA_OBJECTS_SQL)
         tables = {name for name, kind in objects if kind == "r"}
-        self.assertLessEqual({"report_run", "report_rep_performance_fact", "dynoreport_schema_version"},
+        self.assertLessEqual({"report_run", "report_rep_performance_fact", "dynoreport_schema_version",
+                              "report_run_view", "report_run_principal_name", "report_run_total"},
                              tables)
         versions = self.db.query(VERSIONS_SQL)
         migrations = sorted(f for f in os.listdir(os.path.join(drtest.REPO_ROOT, "sql", "migrations"))

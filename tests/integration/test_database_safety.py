@@ -91,18 +91,19 @@ GRANT SELECT ON public.pg_type TO PUBLIC;
 GRANT CREATE ON SCHEMA public TO PUBLIC;
 """
 
-# What a session of the tool sees of its own settings: a trigger on report_run (every run
-# inserts one row) writes them down.
+# What a session of the tool sees of its own settings: a trigger on report_run writes them
+# down, for every row inserted: the run's own (comparison_for NULL) and, since schema
+# version 5, the one of its comparison period (comparison_for = the run).
 SETTINGS_SPY_SQL = r"""
 CREATE TABLE public.session_seen (search_path text, statement_timeout text, lock_timeout text,
-                                  idle_timeout text, app text);
+                                  idle_timeout text, app text, comparison_for uuid);
 GRANT INSERT ON public.session_seen TO PUBLIC;
 CREATE FUNCTION public.session_spy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO public.session_seen VALUES (pg_catalog.current_setting('search_path'),
         pg_catalog.current_setting('statement_timeout'), pg_catalog.current_setting('lock_timeout'),
         pg_catalog.current_setting('idle_in_transaction_session_timeout'),
-        pg_catalog.current_setting('application_name'));
+        pg_catalog.current_setting('application_name'), NEW.comparison_for);
     RETURN NULL;
 END $$;
 CREATE TRIGGER session_spy AFTER INSERT ON dyno_crm.report_run FOR EACH ROW EXECUTE FUNCTION public.session_spy();
@@ -265,13 +266,17 @@ class PinnedSearchPathTests(drtest.ToolTestCase):
         self.assertEqual((count, rows), (0, []), "a planted object ran")
 
     def test_functions_pin_their_own_search_path(self):
-        """The tool's SQL functions carry SET search_path = pg_catalog, pg_temp (migrations 003
-        and 004): called by a session with the hostile search_path they run nothing planted."""
+        """The tool's SQL functions carry SET search_path = pg_catalog, pg_temp (migrations 003,
+        004 and 006): called by a session with the hostile search_path they run nothing planted."""
         rows = admin_query(self.db, "SELECT p.oid::regprocedure::text, p.proconfig FROM pg_proc p"
                                     " WHERE p.pronamespace = 'dyno_crm'::regnamespace ORDER BY 1")
         self.assertEqual(rows, [
             ("dyno_crm.dynoreport_compact(timestamp with time zone)", ["search_path=pg_catalog, pg_temp"]),
+            ("dyno_crm.dynoreport_day_words(timestamp without time zone,boolean)",
+             ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_iso8601(timestamp with time zone)", ["search_path=pg_catalog, pg_temp"]),
+            ("dyno_crm.dynoreport_period_title(text,boolean,timestamp without time zone,"
+             "timestamp without time zone)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_timestamptz(text)", ["search_path=pg_catalog, pg_temp"]),
         ])
         conn = drtest.psycopg2.connect(admin_dsn(self.db))
@@ -285,6 +290,12 @@ class PinnedSearchPathTests(drtest.ToolTestCase):
                             " dyno_crm.dynoreport_timestamptz('0000-12-31T23:00:00+00:00')::pg_catalog.text")
                 self.assertEqual(cur.fetchone(), ("2026-03-01T12:00:00.500000+00:00", "20260301T120000",
                                                   "0001-12-31 23:00:00+00 BC"))
+                cur.execute("SELECT dyno_crm.dynoreport_period_title('month', false,"
+                            " pg_catalog.timestamp '2026-03-01', pg_catalog.timestamp '2026-04-01'),"
+                            " dyno_crm.dynoreport_period_title('day', true, pg_catalog.timestamp '2026-03-01',"
+                            " pg_catalog.timestamp '2026-03-16'),"
+                            " dyno_crm.dynoreport_day_words(pg_catalog.timestamp '2026-03-05 08:30', true)")
+                self.assertEqual(cur.fetchone(), ("March 2026", "1 Mar 2026 – 15 Mar 2026", "5 Mar 2026 08:30"))
         finally:
             conn.close()
         self.assert_nothing_planted_ran()
@@ -307,10 +318,13 @@ class SessionTimeoutTests(drtest.FixtureTestCase):
         self.addCleanup(tool.kill)
         rc, out, err = tool.finish()
         self.assert_run_ok(rc, out, err)
-        rows = admin_query(self.db, "SELECT search_path, statement_timeout, lock_timeout, idle_timeout, app"
-                                    " FROM public.session_seen")
-        self.assertEqual(len(rows), 1)
-        return rows[0]
+        rows = admin_query(self.db, "SELECT search_path, statement_timeout, lock_timeout, idle_timeout, app,"
+                                    " comparison_for IS NULL FROM public.session_seen")
+        # one run: one row of its own, and the comparison period's (if any) seen by the same
+        # session with the same settings
+        self.assertEqual([r[5] for r in rows].count(True), 1, rows)
+        self.assertEqual({r[:5] for r in rows}, {rows[0][:5]}, "the comparison's insert saw other settings")
+        return rows[0][:5]
 
     def test_built_in_bounds(self):
         """Nobody set anything: 30 min per statement, 1 min per lock wait, 10 min idle in a
@@ -492,6 +506,27 @@ class SourceIndexTests(drtest.ToolTestCase):
         self.assertEqual(self.indexes(), SOURCE_INDEXES)
 
 
+# The schema version this build needs (DR_SCHEMA_VERSION, core/schema.h) and describes in
+# sql/schema_objects_check.sql, and the tables it owns there besides dynoreport_schema_version.
+SCHEMA_VERSION = 6
+OWNED_TABLES = ["report_run", "report_rep_performance_fact", "report_run_view", "report_run_principal_name",
+                "report_run_total"]
+
+
+def sql_dir_copy(testcase, migrations_upto=None):
+    """A copy of the SQL directory the tool reads (DYNOREPORT_SQL_DIR), with the migrations
+    after migrations_upto left out; removed after the test."""
+    path = tempfile.mkdtemp(prefix="drtest-dbs-sql-")
+    testcase.addCleanup(shutil.rmtree, path, True)
+    path = os.path.join(path, "sql")
+    shutil.copytree(os.environ["DYNOREPORT_SQL_DIR"], path)
+    if migrations_upto is not None:
+        for name in os.listdir(os.path.join(path, "migrations")):
+            if int(name.split("_")[0]) > migrations_upto:
+                os.remove(os.path.join(path, "migrations", name))
+    return path
+
+
 class ObjectCheckTests(drtest.ToolTestCase):
     """db init checks the objects it owns, not only the version table."""
 
@@ -508,6 +543,8 @@ class ObjectCheckTests(drtest.ToolTestCase):
         """Everything db init owns, as (object, definition[, xmin of its catalog row]): with
         xmin, a needless repair shows."""
         rows = admin_query(self.db, """
+            WITH owned AS (SELECT oid FROM pg_class WHERE relnamespace = 'dyno_crm'::regnamespace
+                                                      AND relname = ANY (%s))
             SELECT 'f ' || p.oid::regprocedure::text, md5(p.prosrc) || coalesce(p.proconfig::text, ''), p.xmin::text
               FROM pg_proc p WHERE p.pronamespace = 'dyno_crm'::regnamespace
             UNION ALL
@@ -516,17 +553,28 @@ class ObjectCheckTests(drtest.ToolTestCase):
             UNION ALL
             SELECT 'a ' || attrelid::regclass::text || '.' || attname,
                    format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' not null' ELSE '' END, xmin::text
-              FROM pg_attribute WHERE attnum > 0 AND NOT attisdropped AND attrelid IN
-                   ('dyno_crm.report_run'::regclass, 'dyno_crm.report_rep_performance_fact'::regclass)
+              FROM pg_attribute WHERE attnum > 0 AND NOT attisdropped AND attrelid IN (SELECT oid FROM owned)
             UNION ALL
             SELECT 'i ' || indexname, indexdef, '' FROM pg_indexes WHERE schemaname = 'dyno_crm'
-               AND tablename IN ('report_run', 'report_rep_performance_fact')
+               AND tablename = ANY (%s)
             UNION ALL
             SELECT 'd ' || adrelid::regclass::text || '.' || adnum, pg_get_expr(adbin, adrelid), xmin::text
-              FROM pg_attrdef WHERE adrelid IN ('dyno_crm.report_run'::regclass,
-                   'dyno_crm.report_rep_performance_fact'::regclass)
-            ORDER BY 1""")
+              FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM owned)
+            ORDER BY 1""", (OWNED_TABLES, OWNED_TABLES))
         return [r if xmin else r[:2] for r in rows]
+
+    def test_catalog_covers_every_owned_table(self):
+        """The listing this class compares holds every table of the schema's version: the
+        columns of all five, the partial unique index of comparison_for, the new keys."""
+        objects = [name for name, _ in self.catalog()]
+        for table in OWNED_TABLES:
+            self.assertTrue(any(o.startswith(f"a dyno_crm.{table}.") for o in objects), table)
+        self.assertIn("a dyno_crm.report_run.comparison_for", objects)
+        self.assertIn(("i ux_report_run_comparison_for",
+                       "CREATE UNIQUE INDEX ux_report_run_comparison_for ON dyno_crm.report_run USING btree"
+                       " (comparison_for) WHERE (comparison_for IS NOT NULL)"), self.catalog())
+        self.assertIn("c dyno_crm.report_run.fk_report_run_comparison_for", objects)
+        self.assertEqual(len([o for o in objects if o.startswith("f ")]), 5)
 
     def test_clean_db_init_changes_nothing(self):
         before = self.catalog(xmin=True)
@@ -536,8 +584,8 @@ class ObjectCheckTests(drtest.ToolTestCase):
         self.assertEqual(self.catalog(xmin=True), before)
 
     def test_dropped_function_is_recreated(self):
-        """DROP FUNCTION dyno_crm.dynoreport_iso8601: run refuses (exit 78, 'db init'); db init
-        creates it again and runs work."""
+        """DROP FUNCTION dyno_crm.dynoreport_iso8601 (migration 004): run refuses (exit 78, 'db
+        init'); db init creates it again and runs work."""
         before = self.catalog()
         admin_query(self.db, "DROP FUNCTION dyno_crm.dynoreport_iso8601(timestamptz)")
         rc, out, err = drtest.run_tool([*RUN, "--output-dir", self.make_dir()], connect=self.db.odbc)
@@ -546,19 +594,72 @@ class ObjectCheckTests(drtest.ToolTestCase):
         self.assertIn("db init", err)
         rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
         self.assertEqual(rc, 0, err)
+        self.assertIn("function dyno_crm.dynoreport_iso8601(timestamp with time zone) is missing", err)
         self.assertEqual(self.catalog(), before)
         self.run_ok()
 
-    def test_changed_function_is_replaced(self):
-        """A function whose body or SET clause was changed by hand is put back."""
-        admin_query(self.db, "CREATE OR REPLACE FUNCTION dyno_crm.dynoreport_compact(ts timestamptz) RETURNS text"
-                             " LANGUAGE sql STABLE AS $$ SELECT 'broken'::text $$")
+    def test_dropped_functions_of_both_function_migrations_are_recreated(self):
+        """dynoreport_day_words (006; dynoreport_period_title, which the report view calls,
+        calls it and stays, as a SQL function's body records no dependency) and
+        dynoreport_timestamptz (004) dropped: run refuses naming both; one db init runs 004
+        and 006 again and restores both, the rest as it was."""
+        before = self.catalog()
+        admin_query(self.db, "DROP FUNCTION dyno_crm.dynoreport_day_words(timestamp, boolean);"
+                             " DROP FUNCTION dyno_crm.dynoreport_timestamptz(text)")
+        rc, out, err = drtest.run_tool([*RUN, "--output-dir", self.make_dir()], connect=self.db.odbc)
+        self.assertEqual(rc, 78, err)
+        self.assertIn("functions dyno_crm.dynoreport_day_words(timestamp without time zone, boolean), "
+                      "dyno_crm.dynoreport_timestamptz(text) of the dynoreport schema are missing", err)
         rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
         self.assertEqual(rc, 0, err)
+        self.assertIn("found and repaired 2 objects", err)
+        self.assertEqual(self.catalog(), before)
+        self.run_ok()
+
+    def test_rerun_only_of_a_function_only_migration(self):
+        """A migration that the catalogue names for a function but that holds more than CREATE
+        OR REPLACE FUNCTION (here 006 with a DELETE appended) is not run again: exit 78
+        naming it, nothing deleted, nothing changed."""
+        run_id, _ = self.run_ok()
+        sql_dir = sql_dir_copy(self)
+        with open(os.path.join(sql_dir, "migrations", "006_report_view_functions.sql"), "a", encoding="utf-8") as f:
+            f.write("\nDELETE FROM dyno_crm.report_run_view;\n")
+        admin_query(self.db, "DROP FUNCTION dyno_crm.dynoreport_period_title(text, boolean, timestamp, timestamp)")
+        before = self.catalog(xmin=True)
+        tool = Tool(["db", "init"], self.db.odbc, env_extra={"DYNOREPORT_SQL_DIR": sql_dir})
+        self.addCleanup(tool.kill)
+        rc, out, err = tool.finish()
+        self.assertEqual(rc, 78, err)
+        self.assertIn("006_report_view_functions.sql' is named as a function-only migration", err)
+        self.assertIn("is not CREATE OR REPLACE FUNCTION", err)
+        self.assertIn("function dyno_crm.dynoreport_period_title(", err)
+        self.assertEqual(self.catalog(xmin=True), before)
+        self.assertEqual(admin_query(self.db, "SELECT count(*) FROM dyno_crm.report_run_view WHERE run_id = %s",
+                                     (run_id,)), [(1,)])
+        rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
+        self.assertEqual(rc, 0, err)
+        self.run_ok()
+
+    def test_changed_function_is_replaced(self):
+        """A function whose body or SET clause was changed by hand is put back (004's and 006's
+        alike)."""
+        before = self.catalog()
+        admin_query(self.db, "CREATE OR REPLACE FUNCTION dyno_crm.dynoreport_compact(ts timestamptz) RETURNS text"
+                             " LANGUAGE sql STABLE AS $$ SELECT 'broken'::text $$;"
+                             " CREATE OR REPLACE FUNCTION dyno_crm.dynoreport_period_title(field text, is_range boolean,"
+                             " s timestamp, e timestamp) RETURNS text LANGUAGE sql STABLE"
+                             " SET search_path = pg_catalog, pg_temp AS $$ SELECT 'broken'::text $$")
+        rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("function dyno_crm.dynoreport_period_title(text, boolean, timestamp without time zone, "
+                      "timestamp without time zone) differs from its definition (body)", err)
         self.assertEqual(admin_query(self.db, "SET TimeZone = 'UTC'; SELECT dyno_crm.dynoreport_compact("
                                               "'2026-03-01 12:00+00'), (SELECT proconfig FROM pg_proc WHERE"
-                                              " oid = 'dyno_crm.dynoreport_compact(timestamptz)'::regprocedure)"),
-                         [("20260301T120000", ["search_path=pg_catalog, pg_temp"])])
+                                              " oid = 'dyno_crm.dynoreport_compact(timestamptz)'::regprocedure),"
+                                              " dyno_crm.dynoreport_period_title('quarter', false,"
+                                              " '2026-04-01', '2026-07-01')"),
+                         [("20260301T120000", ["search_path=pg_catalog, pg_temp"], "Q2 2026")])
+        self.assertEqual(self.catalog(), before)
 
     def test_changed_column_type_is_refused(self):
         """A column of the fact table changed to numeric(20,2) (and a check dropped): db init
@@ -582,10 +683,39 @@ class ObjectCheckTests(drtest.ToolTestCase):
         rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
         self.assertEqual(rc, 78, err)
         self.assertIn("table dyno_crm.report_rep_performance_fact is missing", err)
+        # those of migration 005: the column (its key and index go with it) and a table
+        admin_query(self.db, "ALTER TABLE dyno_crm.report_run DROP COLUMN comparison_for;"
+                             " DROP TABLE dyno_crm.report_run_principal_name")
+        before = self.catalog(xmin=True)
+        rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
+        self.assertEqual(rc, 78, err)
+        self.assertIn("column dyno_crm.report_run.comparison_for is missing", err)
+        self.assertIn("table dyno_crm.report_run_principal_name is missing", err)
+        self.assertIn("(and more it could repair)", err)
+        self.assertEqual(self.catalog(xmin=True), before)
+
+    def test_changed_column_type_and_index_of_005_are_refused(self):
+        """report_run_total.total_amount_won of another type, and ux_report_run_comparison_for
+        built again without its WHERE (so on all rows): exit 78 naming both, nothing changed."""
+        admin_query(self.db, "ALTER TABLE dyno_crm.report_run_total ALTER COLUMN total_amount_won TYPE numeric(14,2);"
+                             " DROP INDEX dyno_crm.ux_report_run_comparison_for;"
+                             " CREATE UNIQUE INDEX ux_report_run_comparison_for ON dyno_crm.report_run (comparison_for)")
+        before = self.catalog(xmin=True)
+        rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
+        self.assertEqual(rc, 78, err)
+        self.assertIn("column dyno_crm.report_run_total.total_amount_won is numeric(14,2), expected numeric(18,2)",
+                      err)
+        self.assertIn("index dyno_crm.ux_report_run_comparison_for is 'CREATE UNIQUE INDEX ux_report_run_comparison_for"
+                      " ON dyno_crm.report_run USING btree (comparison_for)', expected", err)
+        self.assertIn("nothing was changed", err)
+        self.assertEqual(self.catalog(xmin=True), before)
 
     def test_dropped_and_changed_constraints_are_restored(self):
         """Dropped check constraints, a foreign key without ON DELETE CASCADE, a lost NOT NULL,
-        a lost default and a dropped index come back as the migrations made them."""
+        a lost default and a dropped index come back as the migrations made them: those of
+        001 and those of 005 (the comparison run's key and partial unique index, the view's
+        check and default, the totals' key). Deleting a run then deletes its comparison run,
+        view and totals again."""
         before = self.catalog()
         admin_query(self.db, """
             ALTER TABLE dyno_crm.report_rep_performance_fact DROP CONSTRAINT ck_rrp_win_rate,
@@ -593,15 +723,33 @@ class ObjectCheckTests(drtest.ToolTestCase):
                 ADD CONSTRAINT fk_rrp_run FOREIGN KEY (run_id, tenant_id) REFERENCES dyno_crm.report_run (id, tenant_id),
                 ALTER COLUMN deals_created_count DROP NOT NULL;
             ALTER TABLE dyno_crm.report_run DROP CONSTRAINT ck_report_run_period,
+                DROP CONSTRAINT fk_report_run_comparison_for,
                 ALTER COLUMN parameters DROP DEFAULT;
-            DROP INDEX dyno_crm.ix_rrp_period""")
+            DROP INDEX dyno_crm.ix_rrp_period;
+            DROP INDEX dyno_crm.ux_report_run_comparison_for;
+            ALTER TABLE dyno_crm.report_run_view DROP CONSTRAINT ck_report_run_view_compare,
+                ALTER COLUMN compare_title DROP DEFAULT;
+            ALTER TABLE dyno_crm.report_run_total DROP CONSTRAINT fk_report_run_total_run,
+                ADD CONSTRAINT fk_report_run_total_run FOREIGN KEY (run_id, tenant_id)
+                    REFERENCES dyno_crm.report_run (id, tenant_id) NOT VALID;
+            ALTER TABLE dyno_crm.report_run_principal_name ALTER COLUMN name DROP NOT NULL""")
         rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
         self.assertEqual(rc, 0, err)
+        self.assertIn("found and repaired 13 objects", err)
         self.assertEqual(self.catalog(), before)
         self.assertEqual(admin_query(self.db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid ="
                                               " 'dyno_crm.report_run'::regclass ORDER BY adnum"),
                          [("now()",), ("'{}'::jsonb",)])
-        self.run_ok()
+        self.assertEqual(admin_query(self.db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid ="
+                                              " 'dyno_crm.report_run_view'::regclass ORDER BY adnum"),
+                         [("''::text",), ("''::text",)])
+        run_id, _ = self.run_ok()
+        counts = """SELECT (SELECT count(*) FROM dyno_crm.report_run WHERE comparison_for = %(r)s),
+                           (SELECT count(*) FROM dyno_crm.report_run_view WHERE run_id = %(r)s),
+                           (SELECT count(*) FROM dyno_crm.report_run_total WHERE run_id = %(r)s)"""
+        self.assertEqual(admin_query(self.db, counts, {"r": run_id})[0][:2], (1, 1))
+        admin_query(self.db, "DELETE FROM dyno_crm.report_run WHERE id = %s", (run_id,))
+        self.assertEqual(admin_query(self.db, counts, {"r": run_id}), [(0, 0, 0)])
 
     def test_constraint_that_rows_break_is_refused(self):
         """A dropped check constraint that rows written meanwhile break: db init exits 78,
@@ -617,19 +765,52 @@ class ObjectCheckTests(drtest.ToolTestCase):
 
     def test_run_needs_the_current_schema_version(self):
         """A database where db init last ran with an older dynoreport (version 2): run
-        refuses with exit 78; db init brings it to version 4."""
+        refuses with exit 78; db init brings it to version 6 (003 to 006 applied again over
+        the objects they made: each is safe to apply twice)."""
         admin_query(self.db, "DELETE FROM dyno_crm.dynoreport_schema_version WHERE version > 2")
         rc, out, err = drtest.run_tool([*RUN, "--output-dir", self.make_dir()], connect=self.db.odbc)
         self.assertEqual(rc, 78, err)
         self.assertIn("schema version 2", err)
-        self.assertIn("needs version 4", err)
+        self.assertIn(f"needs version {SCHEMA_VERSION}", err)
         rc, out, err = drtest.run_tool(["db", "init"], connect=self.db.odbc)
         self.assertEqual(rc, 0, err)
-        self.assertIn("schema at version 4 (2 migrations applied now)", err)
+        self.assertIn(f"schema at version {SCHEMA_VERSION} ({SCHEMA_VERSION - 2} migrations applied now)", err)
+        self.assertNotIn("repaired", err)
         migrations = sorted(f for f in os.listdir(os.path.join(drtest.REPO_ROOT, "sql", "migrations"))
                             if f.endswith(".sql"))
-        self.assertEqual(int(migrations[-1].split("_")[0]), 4,
-                         "a new migration needs DR_SCHEMA_VERSION and schema_objects_check.sql updated")
+        self.assertEqual(int(migrations[-1].split("_")[0]), SCHEMA_VERSION,
+                         "a new migration needs DR_SCHEMA_VERSION, schema_objects_check.sql and this test updated")
+        with open(os.path.join(drtest.REPO_ROOT, "core", "schema.h"), encoding="utf-8") as f:
+            self.assertIn(f"#define DR_SCHEMA_VERSION {SCHEMA_VERSION}\n", f.read())
+        self.run_ok()
+
+    def test_upgrade_from_version_4(self):
+        """A database that an older dynoreport brought to version 4 (migrations 001-004 only),
+        with a run saved: run refuses (needs version 6); db init applies 005 and 006 and the
+        result is what a new database gets, nothing to repair; the old run is kept, with no
+        comparison run; runs work."""
+        db = drtest.fixture_database(init=False)
+        self.addCleanup(db.drop)
+        fresh = self.catalog()
+        self.db = db
+        old_sql = sql_dir_copy(self, migrations_upto=4)
+        tool = Tool(["db", "init"], db.odbc, env_extra={"DYNOREPORT_SQL_DIR": old_sql})
+        self.addCleanup(tool.kill)
+        rc, out, err = tool.finish()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("schema at version 4 (4 migrations applied now)", err)
+        admin_query(db, "INSERT INTO dyno_crm.report_run (id, tenant_id, report_type, period_start, period_end,"
+                        " period_label, time_zone, tool_version) VALUES ('00000000-0000-4000-8000-0000000000f4',"
+                        " %s, 'rep_performance', '2026-02-01', '2026-03-01', '2026-02', 'UTC', '0.1.0')", (T1,))
+        rc, out, err = drtest.run_tool([*RUN, "--output-dir", self.make_dir()], connect=db.odbc)
+        self.assertEqual(rc, 78, err)
+        self.assertIn(f"schema version 4, and this dynoreport needs version {SCHEMA_VERSION}", err)
+        rc, out, err = drtest.run_tool(["db", "init"], connect=db.odbc)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"schema at version {SCHEMA_VERSION} (2 migrations applied now)", err)
+        self.assertNotIn("repaired", err)
+        self.assertEqual(self.catalog(), fresh)
+        self.assertEqual(admin_query(db, "SELECT comparison_for FROM dyno_crm.report_run"), [(None,)])
         self.run_ok()
 
 

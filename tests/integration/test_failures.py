@@ -69,8 +69,8 @@ class FailureTests(drtest.FixtureTestCase):
         connect = self.db.odbc
         if conn_change is not None:
             connect = drtest.odbc_set(connect, *conn_change)
-        runs, facts = drtest.count_runs(self.db), drtest.count_facts(self.db)
-        self.assertIsNotNone(runs)
+        self.assertIsNotNone(drtest.count_runs(self.db))
+        saved = drtest.report_rows(self.db)  # every report table, comparison runs included
         # the period every case but the --from/--to ones asks for (tz default UTC)
         start, end = reference.period_bounds("2026-03", "UTC")
         self.assert_no_run_for(self.db, T1, start, end)
@@ -89,7 +89,7 @@ class FailureTests(drtest.FixtureTestCase):
         self.assertNotIn(drtest.pg_password(), err)
         if conn_change is not None and conn_change[0] == "Pwd":
             self.assertNotIn(conn_change[1], err)
-        self.assert_no_new_run(self.db, runs, facts)
+        self.assert_nothing_saved(self.db, saved)
         self.assert_no_run_for(self.db, T1, start, end)
         self.assertEqual(sorted(os.listdir(parent)), before, f"files appeared in {parent}")
         if dir_kind == "dir":
@@ -135,6 +135,7 @@ class NotInitialisedTests(drtest.ToolTestCase):
         self.assertEqual(out, "")
         self.assert_dir_empty(outdir)
         self.assertIsNone(drtest.count_runs(self.db), "run must not create the tables")
+        self.assertEqual(drtest.report_tables(self.db), [], "run must not create the tables")
         self.assertEqual(self.db.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'dyno_crm'"),
                          [(0,)], "run must not create the schema")
 
@@ -150,6 +151,7 @@ class NotInitialisedTests(drtest.ToolTestCase):
         self.assertEqual(out, "")
         self.assert_dir_empty(outdir)
         self.assertIsNone(drtest.count_runs(db))
+        self.assertEqual(drtest.report_tables(db), [])
 
 
 if __name__ == "__main__":

@@ -158,7 +158,9 @@ class FaultTestCase(drtest.FixtureTestCase):
         cls.start, cls.end = reference.period_bounds(PERIOD, TZ)
 
     def state(self):
-        return drtest.count_runs(self.db), drtest.count_facts(self.db)
+        """Rows of every report table (runs with their comparison runs, facts, names,
+        totals, view): equal before and after means nothing at all was saved."""
+        return drtest.report_rows(self.db)
 
     def tool_sessions(self):
         """Backends of the tool (application_name dynoreport) in this test's database."""
@@ -195,8 +197,9 @@ class FaultTestCase(drtest.FixtureTestCase):
         return tool
 
     def assert_all_or_nothing(self, rc, out, err, code, texts, outdir, before, extra_files=()):
-        """The documented exit code, a message with TEXTS, nothing on stdout, no run row, no
-        fact row, no file or temporary file (but EXTRA_FILES the test put there)."""
+        """The documented exit code, a message with TEXTS, nothing on stdout, not one row
+        added to any report table (no run or comparison run, no fact, name, total or view
+        row), no file or temporary file (but EXTRA_FILES the test put there)."""
         self.assertEqual(rc, code, f"stderr: {err}")
         self.assertEqual(out, "", "a failed run announces nothing on stdout")
         self.assertRegex(err, r"(?m)^dynoreport: error: ", "one error line on stderr")
@@ -206,7 +209,7 @@ class FaultTestCase(drtest.FixtureTestCase):
             else:
                 self.assertIn(text, err)
         self.assertNotIn(drtest.pg_password(), err)
-        self.assertEqual(self.state(), before, "run or fact rows were left behind")
+        self.assertEqual(self.state(), before, "rows were left behind in the report tables")
         self.assertEqual(sorted(os.listdir(outdir)), sorted(extra_files),
                          f"files (or temporary files) left in {outdir}")
         # the tool's session is gone: no transaction left open on the server

@@ -7,7 +7,8 @@ Each value is either rejected (exit 64 / 73 / 78, nothing on stdout, the value n
 the message safely quoted: control bytes and malformed UTF-8 as \\xNN, cut after 60 bytes)
 or used as data (a file name, a search directory) - and the source and report tables
 are unchanged (row counts and checksums, before and after), apart from the one new run of
-an accepted value.
+an accepted value (a run is its report_run row and that of its comparison period, with
+their facts, names, totals and view: the report tables are every dyno_crm.report_* table).
 
 Limits of the channels themselves, so the tests use the longest value each can carry:
 - an argv string is at most 128 KiB (Linux MAX_ARG_STRLEN), so the "overlong" option
@@ -51,8 +52,7 @@ KINDS = {
 CONFIG_KINDS = dict(KINDS, overlong=b"A" * (1024 * 1024))
 
 SOURCE_TABLES = ["dyno_crm.deal", "dyno_crm.deal_pipeline_stage_state", "dyno_crm.pipeline_stage"]
-REPORT_TABLES = ["dyno_crm.report_run", "dyno_crm.report_rep_performance_fact",
-                 "dyno_crm.dynoreport_schema_version"]
+TOOL_TABLES = ["dyno_crm.dynoreport_schema_version"]  # and every report table: drtest.report_tables
 
 
 # ---- what a safe message looks like --------------------------------------------------
@@ -112,14 +112,20 @@ def run_raw(args, connect=None, env_extra=None, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
-def snapshot(db):
-    """Row count and checksum of every source and report table, and the list of tables."""
+def snapshot(db, besides=None):
+    """Row count and checksum of every source and tool table and of every report table
+    (comparison runs and the view's tables included), the number of main runs, and the
+    list of tables. With BESIDES (a run id) the report tables' rows of that run and of its
+    comparison run are left out."""
     out = {"tables": db.query("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c"
                               " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                              " WHERE n.nspname = 'dyno_crm'")[0][0]}
-    for t in SOURCE_TABLES + REPORT_TABLES:
+                              " WHERE n.nspname = 'dyno_crm'")[0][0],
+           "main runs": drtest.count_runs(db)}
+    for t in SOURCE_TABLES + TOOL_TABLES:
         out[t] = db.query(f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))"
                           f" FROM {t} AS x")[0]
+    for t, value in drtest.report_checksums(db, besides).items():
+        out[f"dyno_crm.{t}"] = value
     return out
 
 
@@ -170,7 +176,8 @@ class HostileTestCase(drtest.FixtureTestCase):
 
     def check_accepted(self, args, outdir, name, connect="default"):
         """A run that must succeed, with its one file NAME (bytes) in OUTDIR; the source
-        tables unchanged and exactly one new run."""
+        tables unchanged and exactly one new run: one main run more, and nothing else
+        changed in the report tables but the rows of that run and of its comparison run."""
         before = snapshot(self.db)
         rc, out, err = run_raw(args, self.db.odbc if connect == "default" else connect)
         self.assertEqual(rc, 0, f"stderr: {err[:600]!r}")
@@ -179,11 +186,15 @@ class HostileTestCase(drtest.FixtureTestCase):
         path = os.path.join(os.fsencode(outdir), name)
         self.assertEqual(lines[1], path)
         self.assertEqual(os.listdir(os.fsencode(outdir)), [name])
-        after = snapshot(self.db)
-        for t in SOURCE_TABLES + ["tables"]:
-            self.assertEqual(after[t], before[t], f"{t} changed")
-        self.assertEqual(after["dyno_crm.report_run"][0], before["dyno_crm.report_run"][0] + 1)
-        return lines[0].decode()
+        run_id = lines[0].decode()
+        after = snapshot(self.db, besides=run_id)
+        self.assertEqual(after["main runs"], before["main runs"] + 1, "not exactly one new run")
+        for t in before:
+            if t != "main runs":
+                self.assertEqual(after[t], before[t], f"{t} changed")
+        self.assertEqual(self.db.query("SELECT count(*) FROM dyno_crm.report_run r" + drtest.MAIN_RUNS
+                                       + " AND id = %s", (run_id,))[0][0], 1, "the new run is not a main run")
+        return run_id
 
 
 DEFAULT_NAME = f"rep_performance_{T1}_2026-03.csv".encode()
@@ -698,6 +709,7 @@ class SourceDataTests(drtest.ToolTestCase):
         "null_owners": "a1111111-1111-4111-8111-000000000006",
         "no_deals": "a1111111-1111-4111-8111-000000000007",
         "lmt": "a1111111-1111-4111-8111-000000000008",
+        "comparison_overflow": "a1111111-1111-4111-8111-000000000009",
     }
 
     @classmethod
@@ -719,6 +731,9 @@ class SourceDataTests(drtest.ToolTestCase):
             (t["days_overflow"], "1.00", "0001-01-01T00:00:00Z", cls.U, 1),
             (t["null_owners"], "5.00", "2026-03-02T00:00:00Z", None, 4),
             (t["lmt"], "1.00", "1899-12-31T23:40:28Z", cls.U, 1),  # midnight of 1900 in Amsterdam (LMT)
+            # March is fine; February (the comparison period) overflows (won 2026-02-05, below)
+            (t["comparison_overflow"], "999999999999.99", "2026-02-02T00:00:00Z", cls.U, 3),
+            (t["comparison_overflow"], "1.00", "2026-03-02T00:00:00Z", cls.U, 1),
         ]
         conn = cls.db.connect()
         try:
@@ -735,6 +750,9 @@ class SourceDataTests(drtest.ToolTestCase):
                 for tenant, ts in closes.items():
                     cur.execute("UPDATE dyno_crm.deal_pipeline_stage_state SET entered_at = %s"
                                 " WHERE tenant_id = %s", (ts, tenant))
+                cur.execute("UPDATE dyno_crm.deal_pipeline_stage_state s SET entered_at = '2026-02-05T00:00:00Z'"
+                            " FROM dyno_crm.deal d WHERE d.id = s.deal_id AND d.tenant_id = %s"
+                            " AND d.created_at < '2026-03-01T00:00:00Z'", (t["comparison_overflow"],))
         finally:
             conn.close()
         rc, out, err = drtest.run_tool(["db", "init"], connect=cls.db.odbc)
@@ -743,7 +761,7 @@ class SourceDataTests(drtest.ToolTestCase):
 
     def run_tenant(self, key, period=("--period", "2026-03"), tz="UTC", formats="csv"):
         outdir = self.make_dir()
-        before = (drtest.count_runs(self.db), drtest.count_facts(self.db))
+        before = drtest.report_rows(self.db)
         rc, out, err = drtest.run_tool(["run", "--tenant", self.TENANTS[key], "--all-principals", *period,
                                         "--tz", tz, "--format", formats, "--output-dir", outdir],
                                        connect=self.db.odbc)
@@ -756,7 +774,7 @@ class SourceDataTests(drtest.ToolTestCase):
         for text in texts:
             self.assertIn(text, err)
         self.assert_dir_empty(outdir)
-        self.assert_no_new_run(self.db, *before)
+        self.assert_nothing_saved(self.db, before)
 
     def test_sum_of_amounts_overflows_numeric_14_2(self):
         """Three won deals of 999 999 999 999.99 for one principal: the sum does not fit
@@ -791,13 +809,33 @@ class SourceDataTests(drtest.ToolTestCase):
         self.check_fails_cleanly("days_overflow", ["precision 10, scale 4", "22003"],
                                  period=("--from", "0001-01-01", "--to", "9999-12-31T23:59:59"))
 
+    def test_comparison_period_overflowing_is_dropped_with_a_warning(self):
+        """March fits; February, the default comparison period, sums to 3 x 999 999 999 999.99:
+        the run is made without its comparison (a warning naming the overflow), exit 0, the
+        run's own rows complete, no comparison run stored, the view says 'none'."""
+        rc, out, err, outdir, before = self.run_tenant("comparison_overflow")
+        run_id, paths = self.assert_run_ok(rc, out, err)
+        self.assert_one_new_run(self.db, before, run_id)
+        self.assertIsNone(drtest.comparison_of(self.db, run_id), "a comparison run was stored")
+        self.assertEqual(self.db.query("SELECT compare, compare_title FROM dyno_crm.report_run_view"
+                                       " WHERE run_id = %s", (run_id,)), [("none", "")])
+        _, records = drtest.read_csv(paths[0])
+        self.assertEqual([r[3] for r in records[1:]], [self.U])
+        self.assertEqual(records[1][6:10], ["1", "1", "0", "1.00"])
+        self.assertEqual(drtest.count_run_facts(self.db, run_id), 1)
+        # one warning (docs/metrics.md: "a warning says why"), which must not deny the save
+        (line,) = [x for x in err.splitlines() if "without its comparison period" in x]
+        self.assertIn("precision 14, scale 2", line)
+        self.assertTrue(line.startswith("dynoreport: warning: "), f"not marked as a warning: {line!r}")
+        self.assertNotIn("nothing was saved", line, "the run itself was saved: the warning must not deny it")
+
     def check_empty_report(self, key):
         rc, out, err, outdir, before = self.run_tenant(key, formats="csv,json")
         run_id, paths = self.assert_run_ok(rc, out, err, nfiles=2)
         _, records = drtest.read_csv(next(p for p in paths if p.endswith(".csv")))
         self.assertEqual(records, [reference.COLUMNS], "a header and no rows")
-        self.assertEqual(drtest.count_runs(self.db), before[0] + 1, "an empty run is a complete run")
-        self.assertEqual(drtest.count_facts(self.db), before[1])
+        self.assert_one_new_run(self.db, before, run_id)  # an empty run is a complete run
+        self.assertEqual(drtest.count_run_facts(self.db, run_id), 0)
 
     def test_null_owners_everywhere(self):
         """Deals attributed to nobody: --all-principals gives a header-only file, exit 0."""

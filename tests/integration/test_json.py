@@ -186,10 +186,21 @@ class JsonPluginTest(unittest.TestCase):
                          "generated_at", "period_label", "time_zone", "parameters",
                          "tool_version"), row))
 
-    def count_runs(self):
+    def report_rows(self):
+        """{table: row count} of every report table (dyno_crm.report_*: runs with their
+        comparison runs, facts, names, totals, view): equal before and after a failed run
+        means nothing at all was saved."""
         with self.conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM dyno_crm.report_run")
-            return cur.fetchone()[0]
+            cur.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = 'dyno_crm' AND c.relkind IN ('r', 'p')"
+                        " AND c.relname LIKE 'report\\_%' ORDER BY c.relname")
+            tables = [r[0] for r in cur.fetchall()]
+            out = {}
+            for t in tables:
+                cur.execute(f'SELECT count(*) FROM dyno_crm."{t}"')
+                out[t] = cur.fetchone()[0]
+        self.assertIn("report_run", out)
+        return out
 
     # ---- comparisons ----------------------------------------------------------------
 
@@ -313,14 +324,14 @@ class JsonPluginTest(unittest.TestCase):
     def test_bad_option_value_exit_64_no_file_no_run(self):
         for opt, word in (("json.ndjson=maybe", "'maybe'"), ("json.pretty=2", "'2'")):
             with self.subTest(opt=opt):
-                before = self.count_runs()
+                before = self.report_rows()
                 proc, out = self.run_report("--format", "csv,json", "--opt", opt)
                 self.assertEqual(proc.returncode, 64, proc.stderr)
                 self.assertIn(word, proc.stderr)
                 self.assertIn("true or false", proc.stderr)
                 self.assertEqual(proc.stdout, "")
                 self.assertEqual(list(out.iterdir()), [])
-                self.assertEqual(self.count_runs(), before)
+                self.assertEqual(self.report_rows(), before, "rows were saved in the report tables")
 
     def test_ndjson_with_pretty_refused(self):
         proc, out = self.run_report("--format", "json", "--opt", "json.ndjson=true",

@@ -4,8 +4,10 @@
   include path (outside the CMake build) and used through --plugin-dir;
 - test plugins built by the suite (tests/plugins/) claim a wrong ABI, lack the entry
   symbol, fail in open/row/end on request, or print garbage on stdout. Each gives the
-  documented exit code, a message naming the plugin, no run row and no file.
+  documented exit code, a message naming the plugin, no row in any report table and no
+  file.
 """
+import decimal
 import os
 import shutil
 import subprocess
@@ -47,23 +49,96 @@ class ExamplePluginTest(drtest.FixtureTestCase):
         md = [p for p in paths if p.endswith(".md")]
         self.assertEqual(len(md), 1, paths)
         with open(md[0], encoding="utf-8") as f:
-            lines = f.read().splitlines()
-        self.assertEqual(lines[0], "# rep_performance 2026-03 (America/New_York)")
-        self.assertTrue(lines[2].startswith("| run_id | tenant_id | principal_type |"), lines[2])
-        table = [line for line in lines[4:] if line.startswith("|")]
-        facts = self.db.query("SELECT principal_type, principal_id::text, total_amount_won::text"
-                              " FROM dyno_crm.report_rep_performance_fact WHERE run_id = %s"
-                              " ORDER BY principal_type, principal_id", (run_id,))
-        self.assertEqual(len(table), len(facts))
-        for line, (ptype, pid, total) in zip(table, facts):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            self.assertEqual((cells[0], cells[2], cells[3], cells[9]), (run_id, ptype, pid, total))
+            text = f.read()
+        self.assert_markdown_report(text, run_id)
+
+    def assert_markdown_report(self, text, run_id):
+        """The example asks for the report view, so it writes a report for people: a title
+        with the tenant's name and the period in words, the comparison period, then reps and
+        teams in separate tables ranked by amount won (then deals won, name, id), names
+        instead of UUIDs, the comparison's amount won and the change, each table closed by
+        its total row (each deal once). Expected from the database: the run's own fact rows
+        and those of its comparison run (each by run id), the stored names and totals."""
+        (tenant_name,) = self.db.query("SELECT tenant_name FROM dyno_crm.report_run_view WHERE run_id = %s",
+                                       (run_id,))[0]
+        self.assertEqual(tenant_name, "[tenant 11111111]", "no [names]: the marked fallback")
+        cmp_id = drtest.comparison_of(self.db, run_id)
+        self.assertIsNotNone(cmp_id, "the default --compare previous stores a comparison run")
+        self.assertEqual(self.db.query("SELECT period_label FROM dyno_crm.report_run WHERE id = %s",
+                                       (cmp_id,))[0][0], "2026-02")
+        names = dict(((t, i), n) for t, i, n in self.db.query(
+            "SELECT principal_type, principal_id::text, name FROM dyno_crm.report_run_principal_name"
+            " WHERE run_id = %s", (run_id,)))
+
+        def facts(rid):
+            return {(r[0], r[1]): r[2:] for r in self.db.query(
+                "SELECT principal_type, principal_id::text, deals_created_count, deals_closed_won_count,"
+                " total_amount_won, win_rate FROM dyno_crm.report_rep_performance_fact WHERE run_id = %s",
+                (rid,))}
+        now, prev = facts(run_id), facts(cmp_id)
+        self.assertGreater(len(now), 0)
+        totals = {r[0]: r[1:] for r in self.db.query(
+            "SELECT principal_type, deals_created_count, deals_closed_won_count, total_amount_won, win_rate"
+            " FROM dyno_crm.report_run_total WHERE run_id = %s", (run_id,))}
+        prev_totals = {r[0]: r[1] for r in self.db.query(
+            "SELECT principal_type, total_amount_won FROM dyno_crm.report_run_total WHERE run_id = %s",
+            (cmp_id,))}
+
+        def money(v):
+            return "" if v is None else f"{v:.2f}"
+
+        def rate(v):
+            return "" if v is None else f"{(v * 100).quantize(decimal.Decimal('0.01'))}%"
+
+        def change(amount, before):
+            if before is None:
+                return ""
+            d = amount - before
+            return ("+" if d > 0 else "") + f"{d:.2f}"
+
+        def name_of(ptype, pid):
+            return names.get((ptype, pid), f"[{'user' if ptype == 'USER' else 'team'} {pid[:8]}]")
+
+        expected = ["# rep_performance: [tenant 11111111], March 2026 (America/New_York)", "",
+                    "Compared with February 2026."]
+        for ptype, title, total_name in (("USER", "Reps", "All reps"), ("GROUP", "Teams", "All teams")):
+            keys = [k for k in now if k[0] == ptype] + [k for k in prev if k[0] == ptype and k not in now]
+            if not keys:
+                continue
+            rows = []
+            for k in keys:
+                zero = (0, 0, decimal.Decimal("0.00"), None)  # a principal gone since: zeros now
+                created, won, amount, wr = now.get(k, zero)
+                rows.append((amount, won, name_of(*k), k[1], created, wr, k))
+            rows.sort(key=lambda r: (-r[0], -r[1], r[2], r[3]))
+            expected += ["", f"## {title}", "",
+                         "| Rank | Name | Deals created | Deals won | Win rate | Amount won |"
+                         " Amount won, February 2026 | Change |",
+                         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for rank, (amount, won, name, pid, created, wr, k) in enumerate(rows, 1):
+                before = prev[k][2] if k in prev else None
+                shown = name + (" (gone)" if k not in now else "")
+                expected.append(f"| {rank} | {shown} | {created} | {won} | {rate(wr)} | {money(amount)} |"
+                                f" {money(before)} | {'new' if k not in prev else change(amount, before)} |")
+            self.assertIn(ptype, totals, f"no total row stored for {ptype}")
+            t_created, t_won, t_amount, t_rate = totals[ptype]
+            t_before = prev_totals.get(ptype)
+            expected += [f"|  | **{total_name}** | {t_created} | {t_won} | {rate(t_rate)} | {money(t_amount)} |"
+                         f" {money(t_before)} | {change(t_amount, t_before)} |",
+                         "", "The total counts each deal once, so it is not the sum of the rows above"
+                         " (a deal can belong to several)."]
+        self.assertEqual(text.splitlines(), expected)
+        # the fixture has both kinds, and no UUID is shown (names, or the marked fallback)
+        self.assertIn("## Reps", text)
+        self.assertIn("## Teams", text)
+        self.assertNotIn(T1, text)
+        self.assertNotRegex(text, r"[0-9a-f]{8}-[0-9a-f]{4}-")
 
     def test_example_option_is_checked_by_the_plugin(self):
         plugdir = self.make_dir()
         build_example(plugdir)
         outdir = self.make_dir()
-        before = drtest.count_runs(self.db)
+        before = drtest.report_rows(self.db)
         rc, out, err = drtest.run_tool(
             ["run", *PERIOD, "--plugin-dir", plugdir, "--format", "csv,markdown",
              "--opt", "markdown.labels=maybe", "--output-dir", outdir], connect=self.db.odbc)
@@ -71,7 +146,7 @@ class ExamplePluginTest(drtest.FixtureTestCase):
         self.assertIn("'maybe'", err)
         self.assertEqual(out, "")
         self.assert_dir_empty(outdir)
-        self.assert_no_new_run(self.db, before)
+        self.assert_nothing_saved(self.db, before)
 
 
 class BadPluginTest(drtest.FixtureTestCase):
@@ -84,7 +159,7 @@ class BadPluginTest(drtest.FixtureTestCase):
 
     def run_failing(self, formats, opts, rc_expected, message):
         outdir = self.make_dir()
-        runs, facts = drtest.count_runs(self.db), drtest.count_facts(self.db)
+        before = drtest.report_rows(self.db)
         args = ["run", *PERIOD, "--plugin-dir", self.plugdir, "--format", formats, "--output-dir", outdir]
         for o in opts:
             args += ["--opt", o]
@@ -93,7 +168,7 @@ class BadPluginTest(drtest.FixtureTestCase):
         self.assertIn(message, err)
         self.assertEqual(out, "", "nothing may be announced on stdout after a failure")
         self.assert_dir_empty(outdir)
-        self.assert_no_new_run(self.db, runs, facts)
+        self.assert_nothing_saved(self.db, before)
         return err
 
     def test_failures(self):

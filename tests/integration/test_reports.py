@@ -230,9 +230,10 @@ class ReportTests(drtest.FixtureTestCase):
     def test_no_persist_writes_file_but_no_run(self):
         tz = "America/New_York"
         start, end = reference.period_bounds("2026-03", tz)
-        runs, facts = drtest.count_runs(self.db), drtest.count_facts(self.db)
+        saved = drtest.report_rows(self.db)
         run_id, path = self.run_report(T1, ["--period", "2026-03"], tz, extra=["--no-persist"])
-        self.assert_no_new_run(self.db, runs, facts)
+        # not one row in any report table: no run, no comparison run, no fact, name, total or view
+        self.assert_nothing_saved(self.db, saved)
         with self.conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM dyno_crm.report_run WHERE id = %s", (run_id,))
             self.assertEqual(cur.fetchone()[0], 0)
@@ -244,7 +245,7 @@ class ReportTests(drtest.FixtureTestCase):
         with open(path, "rb") as f:
             original = f.read()
         outdir = self.make_dir()
-        runs = drtest.count_runs(self.db)
+        saved = drtest.report_rows(self.db)
         rc, out, err = drtest.run_tool(["export", "--run-id", run_id, "--output-dir", outdir],
                                        connect=self.db.odbc)
         export_id, paths = self.assert_run_ok(rc, out, err)
@@ -253,7 +254,7 @@ class ReportTests(drtest.FixtureTestCase):
         with open(paths[0], "rb") as f:
             self.assertEqual(f.read(), original)
         self.assertEqual(os.listdir(outdir), [os.path.basename(path)])
-        self.assertEqual(drtest.count_runs(self.db), runs, "export must not add a run")
+        self.assertEqual(drtest.report_rows(self.db), saved, "export must not add (or remove) rows")
 
     def test_export_of_a_run_with_hundreds_of_principals(self):
         # the saved principals list (12 KB here) is longer than one fetched cell may be;
@@ -275,14 +276,14 @@ class ReportTests(drtest.FixtureTestCase):
     def test_export_unknown_run_id(self):
         outdir = self.make_dir()
         unknown = str(uuid.uuid4())
-        runs = drtest.count_runs(self.db)
+        saved = drtest.report_rows(self.db)
         rc, out, err = drtest.run_tool(["export", "--run-id", unknown, "--output-dir", outdir],
                                        connect=self.db.odbc)
         self.assertEqual(rc, 65, err)
         self.assertIn(unknown, err)
         self.assertEqual(out, "")
         self.assert_dir_empty(outdir)
-        self.assertEqual(drtest.count_runs(self.db), runs)
+        self.assert_nothing_saved(self.db, saved)
 
     # ---- CSV options -------------------------------------------------------------------
 

@@ -106,7 +106,7 @@ class SecondSignalTests(FaultTestCase):
         self.assertNotIn(drtest.pg_password(), err)
         # the server rolls back when the socket closes; then nothing of the run is left
         wait_until(lambda: not self.tool_sessions(), "the tool's session to end", timeout=10)
-        self.assertEqual(self.state(), before, "run or fact rows were left behind")
+        self.assertEqual(self.state(), before, "rows were left behind in the report tables")
         self.assertEqual(sorted(os.listdir(outdir)), existing,
                          f"staged files (or a staging directory) left in {outdir}")
 
@@ -260,7 +260,7 @@ class TrustedPluginPathTests(drtest.FixtureTestCase):
 
     def assert_refused(self, args, texts, env_extra=None, cwd=None, plugin_path=True):
         outdir = self.make_dir()
-        before = drtest.count_runs(self.db)
+        before = drtest.report_rows(self.db)
         rc, out, err = self.run_raw(self.run_args(outdir, *args), env_extra, cwd, plugin_path)
         self.assertEqual(rc, 78, f"stderr: {err}")
         self.assertEqual(out, "")
@@ -268,7 +268,7 @@ class TrustedPluginPathTests(drtest.FixtureTestCase):
         for t in texts:
             self.assertIn(t, err)
         self.assert_dir_empty(outdir)
-        self.assert_no_new_run(self.db, before)
+        self.assert_nothing_saved(self.db, before)
         return err
 
     def assert_accepted(self, args, env_extra=None, cwd=None, fmt="csv"):
@@ -463,7 +463,7 @@ class StandardFdTests(drtest.FixtureTestCase):
                 os.close(fd)
         log = server_log()
         log_size = os.path.getsize(log) if log else 0
-        ids_sql = "SELECT id::text FROM dyno_crm.report_run"
+        ids_sql = "SELECT id::text FROM dyno_crm.report_run r" + drtest.MAIN_RUNS
         before = {r[0] for r in self.db.query(ids_sql)}
         p = subprocess.run(drtest.tool_command(["run", "--tenant", T1, "--all-principals", "--period", "2026-03",
                                                 "--format", "csv", "--output-dir", outdir], self.db.odbc),

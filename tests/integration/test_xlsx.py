@@ -2,6 +2,13 @@
 database, the workbook read back with openpyxl (and once through LibreOffice) and every
 value compared with the database's fact rows.
 
+The host always gives the plugin its report view (ABI 1.2), so a run's workbook is
+"Report" (first and active: the ranked report for people), "Data" (the typed fact rows,
+rolling over to "Data (2)", ...; xlsx.sheet_name renames them) and "Run" (the metadata).
+The Report sheet's layout is tested with synthetic data in test_xlsx_report.py and on a
+real run with names in test_manager_view.py; here only that it is there, first, with the
+tenant and the period in words.
+
 Needs what drtest.require_env() lists (ctest sets the paths; the server environment comes
 from scripts/test), python3-openpyxl, and for one check LibreOffice's soffice
 (libreoffice-calc-nogui): without soffice that check fails.
@@ -21,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 
+import drtest
 from drtest import ToolTestCase, fresh_database, read_csv, run_tool
 
 TENANT = "7a3c9e10-4b2d-4f6e-8a1c-2d3e4f5a6b70"
@@ -89,6 +97,12 @@ NUMBER_FORMATS = {
 }
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 NROWS = 6  # principals of TENANT in the period: UA UB UC UD UE GG
+DATA = "Data"  # the data sheet beside the Report sheet
+SHEETS = ["Report", DATA, "Run"]
+# the Run sheet's keys, in order, with the default comparison (the previous period)
+RUN_KEYS = ["Report", "Tenant", "Tenant name", "Period", "Period title", "Period start",
+            "Period end", "Time zone", "Comparison", "Comparison title", "Comparison start",
+            "Comparison end", "Run id", "Generated at", "Principals", "Tool version", "Rows"]
 
 
 def _wall_clock(instant):
@@ -140,9 +154,10 @@ class XlsxPluginTest(ToolTestCase):
         super().tearDownClass()
 
     @classmethod
-    def run_report(cls, outdir, *extra):
-        return run_tool(["run", "--tenant", TENANT, "--all-principals", "--period", PERIOD,
-                         "--tz", TZ, "--output-dir", outdir, *extra], connect=cls.db.odbc)
+    def run_report(cls, outdir, *extra, config=None):
+        pre = [] if config is None else ["--config", config]
+        return run_tool(pre + ["run", "--tenant", TENANT, "--all-principals", "--period", PERIOD,
+                               "--tz", TZ, "--output-dir", outdir, *extra], connect=cls.db.odbc)
 
     # ---- the database's side --------------------------------------------------------
 
@@ -159,6 +174,28 @@ class XlsxPluginTest(ToolTestCase):
                             " FROM dyno_crm.report_run WHERE id = %s", (run_id,))
         self.assertEqual(len(row), 1, f"no report_run row {run_id}")
         return dict(zip(("generated_at", "tool_version", "period_start", "period_end"), row[0]))
+
+    def db_comparison(self, run_id):
+        """The comparison run of run_id: its own report_run row (comparison_for = run_id)."""
+        row = self.db.query("SELECT period_start, period_end FROM dyno_crm.report_run"
+                            " WHERE comparison_for = %s", (run_id,))
+        self.assertEqual(len(row), 1, f"comparison runs of {run_id}: {row}")
+        return dict(zip(("period_start", "period_end"), row[0]))
+
+    def db_view(self, run_id):
+        row = self.db.query("SELECT tenant_name, period_title, compare, compare_title, currency"
+                            " FROM dyno_crm.report_run_view WHERE run_id = %s", (run_id,))
+        self.assertEqual(len(row), 1, f"report_run_view rows of {run_id}: {row}")
+        return dict(zip(("tenant_name", "period_title", "compare", "compare_title", "currency"),
+                        row[0]))
+
+    def run_meta(self, wb):
+        """The Run sheet as {label: value} (in order) and {label: exact text of column C}."""
+        ws = wb["Run"]
+        rows = [r for r in ws.iter_rows(max_col=3) if r[0].value]
+        labels = [r[0].value for r in rows]
+        self.assertEqual(len(labels), len(set(labels)), f"a Run key twice: {labels}")
+        return {r[0].value: r[1].value for r in rows}, {r[0].value: r[2].value for r in rows}
 
     def data_rows(self, ws):
         """The data rows (below the header) of a sheet, as lists of cells."""
@@ -204,11 +241,11 @@ class XlsxPluginTest(ToolTestCase):
                          sorted(os.path.basename(p) for p in (self.csv_path, self.xlsx_path)),
                          "only the two reports, no temporary files of libxlsxwriter")
         self.assertTrue(self.xlsx_path.endswith(".xlsx"))
-        self.assertEqual(self.wb.sheetnames, ["Performance", "Run"])
-        self.assertEqual(self.wb.active.title, "Performance")
+        self.assertEqual(self.wb.sheetnames, SHEETS)
+        self.assertEqual(self.wb.active.title, "Report")
 
     def test_header_freeze_and_autofilter(self):
-        ws = self.wb["Performance"]
+        ws = self.wb[DATA]
         self.assert_header(ws)
         self.assertEqual(ws.auto_filter.ref, f"A1:M{NROWS + 1}")
         self.assertEqual(ws.max_row, NROWS + 1)
@@ -216,7 +253,7 @@ class XlsxPluginTest(ToolTestCase):
     def test_values_equal_the_database(self):
         want = self.db_rows(self.run_id)
         self.assertEqual(len(want), NROWS)
-        got = self.data_rows(self.wb["Performance"])
+        got = self.data_rows(self.wb[DATA])
         self.assertEqual(len(got), len(want))
         for i, (g, w) in enumerate(zip(got, want)):
             self.assert_cells(g, w, f"row {i + 2} ({w['principal_type']}:{w['principal_id']})")
@@ -232,7 +269,7 @@ class XlsxPluginTest(ToolTestCase):
     def test_timestamps_are_the_csv_wall_clock(self):
         _, records = read_csv(self.csv_path)
         header, rows = records[0], records[1:]
-        ws_rows = self.data_rows(self.wb["Performance"])
+        ws_rows = self.data_rows(self.wb[DATA])
         self.assertEqual(len(rows), len(ws_rows))
         for rec, cells in zip(rows, ws_rows):
             for c in TIMESTAMP_COLUMNS:
@@ -244,7 +281,7 @@ class XlsxPluginTest(ToolTestCase):
                 self.assertEqual(cells[COLUMNS.index(c)].value, rec[header.index(c)])
 
     def test_column_widths_fit(self):
-        ws = self.wb["Performance"]
+        ws = self.wb[DATA]
         for i, (c, label) in enumerate(zip(COLUMNS, LABELS)):
             letter = openpyxl.utils.get_column_letter(i + 1)
             width = ws.column_dimensions[letter].width
@@ -261,7 +298,7 @@ class XlsxPluginTest(ToolTestCase):
         with zipfile.ZipFile(self.xlsx_path) as z:
             names = z.namelist()
             sheets = [n for n in names if n.startswith("xl/worksheets/sheet")]
-            self.assertEqual(len(sheets), 2)
+            self.assertEqual(len(sheets), len(SHEETS))
             for n in sheets:
                 xml = z.read(n).decode("utf-8")
                 self.assertNotIn("<f>", xml, f"{n} holds a formula")
@@ -272,31 +309,88 @@ class XlsxPluginTest(ToolTestCase):
     # ---- metadata -------------------------------------------------------------------------
 
     def test_run_sheet(self):
-        ws = self.wb["Run"]
-        meta = {r[0].value: r[1].value for r in ws.iter_rows(max_col=2) if r[0].value}
-        self.assertEqual(list(meta)[:10], ["Report", "Tenant", "Period", "Period start",
-                                           "Period end", "Time zone", "Run id", "Generated at",
-                                           "Principals", "Tool version"])
+        meta, exact = self.run_meta(self.wb)
+        self.assertEqual(list(meta), RUN_KEYS)  # no Currency: none is configured
         run = self.db_run(self.run_id)
+        view = self.db_view(self.run_id)
+        cmp = self.db_comparison(self.run_id)
         self.assertEqual(meta["Report"], "rep_performance")
         self.assertEqual(meta["Tenant"], TENANT)
+        # no [names] tenant query: the fallback name, as stored with the run
+        self.assertEqual(meta["Tenant name"], f"[tenant {TENANT[:8]}]")
+        self.assertEqual(meta["Tenant name"], view["tenant_name"])
         self.assertEqual(meta["Period"], PERIOD)
+        self.assertEqual(meta["Period title"], "October 2026")
+        self.assertEqual(meta["Period title"], view["period_title"])
         self.assertEqual(meta["Period start"], dt.datetime(2026, 10, 1))
         self.assertEqual(meta["Period end"], dt.datetime(2026, 11, 1))
         self.assertEqual(meta["Period start"], _wall_clock(run["period_start"]))
+        self.assertEqual(meta["Period end"], _wall_clock(run["period_end"]))
         self.assertEqual(meta["Time zone"], TZ)
+        # the comparison period (the default, previous) is the comparison run's
+        self.assertEqual(meta["Comparison"], "previous")
+        self.assertEqual(meta["Comparison"], view["compare"])
+        self.assertEqual(meta["Comparison title"], "September 2026")
+        self.assertEqual(meta["Comparison title"], view["compare_title"])
+        self.assertEqual(meta["Comparison start"], dt.datetime(2026, 9, 1))
+        self.assertEqual(meta["Comparison end"], dt.datetime(2026, 10, 1))
+        self.assertEqual(meta["Comparison start"], _wall_clock(cmp["period_start"]))
+        self.assertEqual(meta["Comparison end"], _wall_clock(cmp["period_end"]))
         self.assertEqual(meta["Run id"], self.run_id)
         gen = meta["Generated at"]
         self.assertIsInstance(gen, dt.datetime)
         self.assertLess(abs(gen - _wall_clock(run["generated_at"])), dt.timedelta(milliseconds=2))
         self.assertEqual(meta["Principals"], "all")
         self.assertEqual(meta["Tool version"], run["tool_version"])
-        self.assertEqual(meta["Rows"], NROWS)
+        self.assertEqual(meta["Rows"], NROWS)  # the fact rows, as on the Data sheet
         # the exact instants, with their offsets, next to the date cells
-        exact = {r[0].value: r[2].value for r in ws.iter_rows(max_col=3) if r[0].value}
         self.assertEqual(exact["Period start"], "2026-10-01T00:00:00-04:00")
         self.assertEqual(exact["Period end"], "2026-11-01T00:00:00-04:00")
+        self.assertEqual(exact["Comparison start"], "2026-09-01T00:00:00-04:00")
+        self.assertEqual(exact["Comparison end"], "2026-10-01T00:00:00-04:00")
+        self.assertEqual(dt.datetime.fromisoformat(exact["Comparison start"]), cmp["period_start"])
         self.assertEqual(dt.datetime.fromisoformat(exact["Generated at"]), run["generated_at"])
+
+    def test_run_sheet_currency_and_no_comparison(self):
+        """A configured currency adds the key Currency after the comparison's keys;
+        --compare none leaves out the comparison's title, start and end."""
+        cfg = os.path.join(self.make_dir(), "dynoreport.conf")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write("[defaults]\ncurrency = EUR\n")
+        cases = [
+            ((), RUN_KEYS[:12] + ["Currency"] + RUN_KEYS[12:], "previous"),
+            (("--compare", "none"), RUN_KEYS[:9] + ["Currency"] + RUN_KEYS[12:], "none"),
+        ]
+        for extra, keys, mode in cases:
+            with self.subTest(extra=extra):
+                rc, stdout, err = self.run_report(self.make_dir(), "--format", "xlsx", *extra,
+                                                  config=cfg)
+                run_id, paths = self.assert_run_ok(rc, stdout, err)
+                wb = openpyxl.load_workbook(paths[0])
+                self.assertEqual(wb.sheetnames, SHEETS)
+                meta, _ = self.run_meta(wb)
+                self.assertEqual(list(meta), keys)
+                self.assertEqual(meta["Currency"], "EUR")
+                self.assertEqual(meta["Currency"], self.db_view(run_id)["currency"])
+                self.assertEqual(meta["Comparison"], mode)
+                self.assertEqual(meta["Rows"], NROWS)
+
+    def test_report_sheet_first_with_tenant_and_period(self):
+        """The Report sheet of the real run: the first sheet, its title, then the tenant's
+        name and the period in words (as stored with the run), then the comparison."""
+        self.assertEqual(self.wb.worksheets[0].title, "Report")
+        ws = self.wb["Report"]
+        view = self.db_view(self.run_id)
+        self.assertEqual(ws["A1"].value, "Representative Performance")
+        self.assertEqual(ws["A2"].value, f"[tenant {TENANT[:8]}] \u2014 October 2026")
+        self.assertEqual(ws["A2"].value, f"{view['tenant_name']} \u2014 {view['period_title']}")
+        self.assertIn("Compared with September 2026 (the previous period)", ws["A3"].value)
+        self.assertIn(self.run_id, ws["A4"].value)
+        texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+        self.assertIn("Reps, ranked by amount won", texts)
+        self.assertIn("Teams, ranked by amount won", texts)
+        for _, pid in {(w["principal_type"], w["principal_id"]) for w in self.db_rows(self.run_id)}:
+            self.assertFalse(any(pid in t for t in texts), f"a principal's UUID {pid} on Report")
 
     def test_document_properties(self):
         p = self.wb.properties
@@ -313,18 +407,18 @@ class XlsxPluginTest(ToolTestCase):
         rc, stdout, err = self.run_report(out, "--format", "xlsx", "--opt", "xlsx.max_rows=2")
         run_id, paths = self.assert_run_ok(rc, stdout, err)
         wb = openpyxl.load_workbook(paths[0])
-        self.assertEqual(wb.sheetnames,
-                         ["Performance", "Performance (2)", "Performance (3)", "Run"])
+        self.assertEqual(wb.sheetnames, ["Report", DATA, f"{DATA} (2)", f"{DATA} (3)", "Run"])
+        self.assertEqual(wb.active.title, "Report")
         want = self.db_rows(run_id)
         got = []
-        for name in wb.sheetnames[:-1]:
+        for name in wb.sheetnames[1:-1]:
             ws = wb[name]
             self.assert_header(ws)
             rows = self.data_rows(ws)
             self.assertEqual(len(rows), 2, name)
             self.assertEqual(ws.auto_filter.ref, "A1:M3", name)
             self.assertEqual(ws.column_dimensions["A"].width,
-                             wb["Performance"].column_dimensions["A"].width, name)
+                             wb[DATA].column_dimensions["A"].width, name)
             got += rows
         self.assertEqual(len(got), len(want))
         for i, (g, w) in enumerate(zip(got, want)):
@@ -336,19 +430,33 @@ class XlsxPluginTest(ToolTestCase):
         rc, stdout, err = self.run_report(out, "--format", "xlsx", "--opt",
                                           "xlsx.sheet_name=Équipe Q4 – Süd", "--opt",
                                           "xlsx.max_rows=5")
-        _, paths = self.assert_run_ok(rc, stdout, err)
+        run_id, paths = self.assert_run_ok(rc, stdout, err)
         wb = openpyxl.load_workbook(paths[0])
-        self.assertEqual(wb.sheetnames, ["Équipe Q4 – Süd", "Équipe Q4 – Süd (2)", "Run"])
+        # the option names the data sheets; the Report sheet stays first and active
+        self.assertEqual(wb.sheetnames,
+                         ["Report", "Équipe Q4 – Süd", "Équipe Q4 – Süd (2)", "Run"])
+        self.assertEqual(wb.active.title, "Report")
+        got = []
+        for name, n in (("Équipe Q4 – Süd", 5), ("Équipe Q4 – Süd (2)", NROWS - 5)):
+            self.assert_header(wb[name])
+            rows = self.data_rows(wb[name])
+            self.assertEqual(len(rows), n, name)
+            got += rows
+        want = self.db_rows(run_id)
+        self.assertEqual(len(got), len(want))
+        for i, (g, w) in enumerate(zip(got, want)):
+            self.assert_cells(g, w, f"data row {i + 1}")
 
     def test_bad_option_values(self):
-        runs_before = self.db.query("SELECT count(*) FROM dyno_crm.report_run")[0][0]
+        # the runs made, not their comparison runs (report_run rows with comparison_for set)
+        runs_before = drtest.count_runs(self.db)
         cases = [
             ("max_rows", "0"), ("max_rows", "-1"), ("max_rows", "abc"), ("max_rows", ""),
             ("max_rows", "1048576"), ("max_rows", "2.5"), ("max_rows", " 3"),
             ("max_rows", "99999999999999999999"),
             ("sheet_name", ""), ("sheet_name", "a/b"), ("sheet_name", "Q[4]"),
             ("sheet_name", "x" * 32), ("sheet_name", "run"), ("sheet_name", "'quoted'"),
-            ("sheet_name", "History"),
+            ("sheet_name", "History"), ("sheet_name", "Report"), ("sheet_name", "REPORT"),
         ]
         for key, value in cases:
             with self.subTest(key=key, value=value):
@@ -359,8 +467,8 @@ class XlsxPluginTest(ToolTestCase):
                 self.assertIn(f"xlsx.{key}", err)
                 self.assertEqual(stdout, "")
                 self.assert_dir_empty(out)
-        self.assertEqual(self.db.query("SELECT count(*) FROM dyno_crm.report_run")[0][0],
-                         runs_before, "a refused run left a report_run row")
+        self.assertEqual(drtest.count_runs(self.db), runs_before,
+                         "a refused run left a report_run row")
 
     def test_unknown_option_key(self):
         out = self.make_dir()
@@ -375,8 +483,11 @@ class XlsxPluginTest(ToolTestCase):
                                     "--output-dir", out], connect=self.db.odbc)
         self.assertEqual(rc, 0, err)
         wb = openpyxl.load_workbook(stdout.splitlines()[1])
+        self.assertEqual(wb.sheetnames, SHEETS)
         want = self.db_rows(self.run_id)
-        for i, (g, w) in enumerate(zip(self.data_rows(wb["Performance"]), want)):
+        got = self.data_rows(wb[DATA])
+        self.assertEqual(len(got), len(want))
+        for i, (g, w) in enumerate(zip(got, want)):
             self.assert_cells(g, w, f"export row {i + 2}")
 
     # ---- LibreOffice ----------------------------------------------------------------------
@@ -390,15 +501,25 @@ class XlsxPluginTest(ToolTestCase):
         src = os.path.join(work, "report.xlsx")
         shutil.copy(self.xlsx_path, src)
         profile = "file://" + os.path.join(work, "profile")
-        # the first sheet as CSV: UTF-8, text cells quoted, cells as shown (formats applied)
+        # the Data sheet as CSV: UTF-8, text cells quoted, cells as shown (formats applied).
+        # The CSV filter's tokens: 1 separator, 2 text delimiter, 3 charset (76: UTF-8),
+        # 4 first line, 5 column formats, 6 language, 7 quote all text cells, 8 detect
+        # special numbers (import only), 9 save cell contents as shown, 10 export formulas,
+        # 11 remove spaces, 12 the sheet to export, 1-based (LibreOffice 7.2 and later; the
+        # file is then named report-<sheet>.csv). Without token 12 the first sheet, Report,
+        # would be exported.
+        sheet = self.wb.sheetnames.index(DATA) + 1
         p = subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless",
                             "--convert-to",
-                            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,true,false,true",
+                            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,true,false,true,"
+                            f"false,false,{sheet}",
                             "--outdir", work, src],
                            capture_output=True, timeout=180, env=dict(os.environ, HOME=work))
-        out = os.path.join(work, "report.csv")
-        self.assertTrue(os.path.isfile(out),
-                        f"soffice made no CSV ({p.returncode}): {p.stdout!r} {p.stderr!r}")
+        out = os.path.join(work, f"report-{DATA}.csv")
+        made = sorted(n for n in os.listdir(work) if n.endswith(".csv"))
+        self.assertEqual(made, [os.path.basename(out)],
+                         f"soffice made not just the Data sheet's CSV ({p.returncode}; token 12 "
+                         f"needs LibreOffice 7.2 or later): {p.stdout!r} {p.stderr!r}")
         with open(out, encoding="utf-8") as f:
             text = f.read()
         rows = list(csv.reader(io.StringIO(text)))

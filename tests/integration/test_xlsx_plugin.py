@@ -52,13 +52,22 @@ class RunInfo(C.Structure):
 
 LOGFN = C.CFUNCTYPE(None, C.c_void_p, C.c_int, C.c_char_p)
 
+VIEW_FIELDS = ["tenant_name", "period_title", "compare", "compare_title", "compare_start",
+               "compare_end", "currency"]
+
+
+class ReportView(C.Structure):  # ABI 1.2
+    _fields_ = ([("abi_major", C.c_uint32), ("size", C.c_uint32)] +
+                [(n, C.c_char_p) for n in VIEW_FIELDS] + [("nfact_columns", C.c_size_t)])
+
 
 class OpenArgs(C.Structure):
     _fields_ = [("abi_major", C.c_uint32), ("size", C.c_uint32), ("run", C.POINTER(RunInfo)),
                 ("columns", C.POINTER(Column)), ("ncolumns", C.c_size_t), ("path", C.c_char_p),
                 ("options", C.POINTER(Option)), ("noptions", C.c_size_t), ("log", LOGFN),
                 ("log_ctx", C.c_void_p), ("errbuf", C.POINTER(C.c_char)),
-                ("errbuf_size", C.c_size_t)]
+                ("errbuf_size", C.c_size_t),
+                ("view", C.POINTER(ReportView))]  # ABI 1.2, appended
 
 
 OPENFN = C.CFUNCTYPE(C.c_int, C.POINTER(OpenArgs), C.POINTER(C.c_void_p))
@@ -72,7 +81,11 @@ class Plugin(C.Structure):
     _fields_ = [("abi_major", C.c_uint32), ("size", C.c_uint32), ("name", C.c_char_p),
                 ("version", C.c_char_p), ("description", C.c_char_p), ("extension", C.c_char_p),
                 ("option_keys", C.POINTER(C.c_char_p)), ("open", OPENFN), ("row", ROWFN),
-                ("end", ENDFN), ("destroy", DESTROYFN), ("check_options", CHECKFN)]
+                ("end", ENDFN), ("destroy", DESTROYFN), ("check_options", CHECKFN),
+                ("flags", C.c_uint32)]  # ABI 1.2, appended
+
+
+WANTS_VIEW = 0x1
 
 
 SCHEMA = [  # name, label, type, scale
@@ -140,7 +153,8 @@ def v_bool(flag):
 class Session:
     """One open .. end/destroy of the plugin, owning every buffer the ABI points into."""
 
-    def __init__(self, plugin, path, options=(), schema=SCHEMA, run=RUN, run_size=None):
+    def __init__(self, plugin, path, options=(), schema=SCHEMA, run=RUN, run_size=None,
+                 view=None, view_size=None, args_size=None):
         self.plugin, self.logs = plugin, []
         self._keep = []
         cols = (Column * len(schema))(*[Column(n.encode(), l.encode() if l else None, t, s)
@@ -156,9 +170,16 @@ class Session:
                              for n in RUN_FIELDS])
             self._keep.append(info)
             run_ptr = C.pointer(info)
-        self.args = OpenArgs(ABI_MAJOR, C.sizeof(OpenArgs), run_ptr, cols, len(schema),
-                             path.encode(), opts, len(options), self.log, None,
-                             C.cast(self.errbuf, C.POINTER(C.c_char)), C.sizeof(self.errbuf))
+        view_ptr = None
+        if view is not None:  # a dict of VIEW_FIELDS and nfact_columns (ABI 1.2)
+            rv = ReportView(ABI_MAJOR, view_size or C.sizeof(ReportView),
+                            *[view[n].encode() for n in VIEW_FIELDS], view["nfact_columns"])
+            self._keep.append(rv)
+            view_ptr = C.pointer(rv)
+        self.args = OpenArgs(ABI_MAJOR, args_size or C.sizeof(OpenArgs), run_ptr, cols,
+                             len(schema), path.encode(), opts, len(options), self.log, None,
+                             C.cast(self.errbuf, C.POINTER(C.c_char)), C.sizeof(self.errbuf),
+                             view_ptr)
         self._keep += [cols, opts]
         self.handle = C.c_void_p()
         self.ncols = len(schema)
@@ -228,7 +249,8 @@ class XlsxSdkTest(unittest.TestCase):
         p = self.plugin
         self.assertEqual(p.abi_major, ABI_MAJOR)
         self.assertEqual(p.size, C.sizeof(Plugin))
-        self.assertEqual((p.name, p.version, p.extension), (b"xlsx", b"1.0.0", b"xlsx"))
+        self.assertEqual((p.name, p.version, p.extension), (b"xlsx", b"1.1.0", b"xlsx"))
+        self.assertEqual(p.flags, WANTS_VIEW, "the xlsx plugin asks for the report view")
         keys, i = [], 0
         while p.option_keys[i]:
             keys.append(p.option_keys[i].decode())
@@ -391,7 +413,7 @@ class XlsxSdkTest(unittest.TestCase):
             ("sheet_name", "", "1 to 31"), ("sheet_name", "a:b", "':'"),
             ("sheet_name", "a" * 32, "32 characters"), ("sheet_name", "RUN", "taken"),
             ("sheet_name", "x'", "apostrophe"), ("sheet_name", "a\tb", "control"),
-            ("sheet_name", "history", "reserved"),
+            ("sheet_name", "history", "reserved"), ("sheet_name", "report", "taken"),
             ("colour", "red", "unknown option 'xlsx.colour'"),
         ]:
             with self.subTest(key=key, value=value):

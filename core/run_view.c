@@ -1,0 +1,385 @@
+/* The manager's view of a run: the comparison run and its facts, the honest totals, the
+   names from the configured [names] queries and the titles, stored in the run's
+   transaction; and the view read-back for plugins that ask for it (ABI 1.2). */
+#include "run_view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "sql_embedded.h"
+#include "sqltext.h"
+
+/* Largest names query file read. */
+#define DR_NAMES_FILE_MAX (1024 * 1024)
+
+
+/* A growing text buffer (array literals of the names batches). */
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static int buf_put(buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *g = realloc(b->p, cap);
+        if (g == NULL)
+            return -1;
+        b->p = g;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/* Append one element to a PostgreSQL array literal being built ("{" first). */
+static int array_add(buf *b, const char *v, size_t n)
+{
+    if (buf_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if ((v[i] == '"' || v[i] == '\\') && buf_put(b, "\\", 1) < 0)
+            return -1;
+        if (buf_put(b, v + i, 1) < 0)
+            return -1;
+    }
+    return buf_put(b, "\"", 1);
+}
+
+/* The one SELECT of a names query file, in *@p out (malloc'd). */
+static dr_status read_query(const char *path, char **out, dr_error *err)
+{
+    char q[DR_QUOTE_SIZE];
+    struct stat sb;
+    FILE *f = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    dr_sqltext parts = {0};
+    dr_status st = DR_OK;
+    /* by handle, like the password file: the file checked is the file read, and it is SQL
+       the report role runs, so nobody else may be able to change it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    *out = NULL;
+    int bad = fd < 0 || fstat(fd, &sb) != 0;
+    const char *why = bad ? strerror(errno) : !S_ISREG(sb.st_mode) ? "it is not a regular file" : NULL;
+    if (why) {
+        if (fd >= 0)
+            close(fd);
+        return dr_fail(err, DR_ECONFIG, "cannot read the names query %s: %s",
+                       dr_quote(path, strlen(path), q, sizeof q), why);
+    }
+    if ((st = dr_config_check_file("names query", path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, 0,
+                                   err)) != DR_OK || (f = fdopen(fd, "rb")) == NULL) {
+        close(fd);
+        return st != DR_OK ? st : dr_fail(err, DR_ENOMEM, "out of memory");
+    }
+    if ((text = malloc(DR_NAMES_FILE_MAX + 1)) == NULL) {
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    len = fread(text, 1, DR_NAMES_FILE_MAX + 1, f);
+    if (ferror(f) || len > DR_NAMES_FILE_MAX) {
+        st = dr_fail(err, DR_ECONFIG, "cannot read the names query %s: %s",
+                     dr_quote(path, strlen(path), q, sizeof q),
+                     ferror(f) ? "read error" : "longer than 1 MiB");
+        goto cleanup;
+    }
+    if ((st = dr_sqltext_split(text, len, &parts, err)) != DR_OK)
+        goto cleanup;
+    if (parts.count != 1) {
+        st = dr_fail(err, DR_ECONFIG, "the names query %s holds %zu statements: expected one SELECT with "
+                     "the parameter :tenant", dr_quote(path, strlen(path), q, sizeof q), parts.count);
+        goto cleanup;
+    }
+    *out = parts.stmts[0].text;
+    parts.stmts[0].text = NULL;
+cleanup:
+    if (st != DR_OK && err && err->status == DR_ECONFIG && strstr(err->msg, path) == NULL) {
+        char prefix[600];
+        snprintf(prefix, sizeof prefix, "names query %s: ", dr_quote(path, strlen(path), q, sizeof q));
+        dr_error_prefix(err, prefix);
+    }
+    dr_sqltext_free(&parts);
+    free(text);
+    if (f)
+        fclose(f);
+    return st;
+}
+
+/* A failure while running a names query is the query's fault: a configuration error. */
+static dr_status query_failure(const char *path, dr_status st, dr_error *err)
+{
+    char q[DR_QUOTE_SIZE], prefix[600];
+    if (st == DR_ENOMEM || st == DR_EINTERRUPTED || st == DR_EUNAVAILABLE || st == DR_ETEMPFAIL)
+        return st;
+    snprintf(prefix, sizeof prefix, "names query %s failed (nothing was saved): ",
+             dr_quote(path, strlen(path), q, sizeof q));
+    dr_error_prefix(err, prefix);
+    err->status = DR_ECONFIG;
+    return DR_ECONFIG;
+}
+
+static dr_status flush_names(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, buf *types, buf *ids,
+                             buf *names, dr_error *err)
+{
+    if (types->len <= 1)
+        return DR_OK;
+    if (buf_put(types, "}", 1) < 0 || buf_put(ids, "}", 1) < 0 || buf_put(names, "}", 1) < 0)
+        return dr_fail(err, DR_ENOMEM, "out of memory");
+    dr_param p[] = {{"run_id", m->run_id}, {"tenant", m->tenant},
+                    {"compare_run_id", v->compare_run_id[0] ? v->compare_run_id : NULL},
+                    {"types", types->p}, {"ids", ids->p}, {"names", names->p}};
+    dr_status st = dr_db_exec_named(db, dr_sql_names_insert, p, sizeof p / sizeof p[0], NULL, err);
+    types->len = ids->len = names->len = 0;
+    buf_put(types, "{", 1);
+    buf_put(ids, "{", 1);
+    buf_put(names, "{", 1);
+    return st;
+}
+
+/* Run the principals' names query and store the names of the run's principals. */
+static dr_status store_principal_names(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, const char *path,
+                                       dr_error *err)
+{
+    char *sql = NULL;
+    dr_cursor *c = NULL;
+    buf types = {0}, ids = {0}, names = {0};
+    char q[DR_QUOTE_SIZE];
+    dr_param p[] = {{"tenant", m->tenant}};
+    dr_status st = read_query(path, &sql, err);
+    if (st != DR_OK)
+        goto cleanup;
+    if (buf_put(&types, "{", 1) < 0 || buf_put(&ids, "{", 1) < 0 || buf_put(&names, "{", 1) < 0) {
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    /* all rows are read before the one insert: one statement at a time per connection */
+    if ((st = dr_db_query_named(db, sql, p, 1, 0, &c, err)) != DR_OK) {
+        st = query_failure(path, st, err);
+        goto cleanup;
+    }
+    if (dr_cursor_ncols(c) != 3) {
+        st = dr_fail(err, DR_ECONFIG, "the names query %s returns %zu columns: expected 3 (principal_type, "
+                     "principal_id, name)", dr_quote(path, strlen(path), q, sizeof q), dr_cursor_ncols(c));
+        goto cleanup;
+    }
+    for (;;) {
+        const char *val[3];
+        size_t len[3];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, val, len, err)) != DR_OK) {
+            st = query_failure(path, st, err);
+            goto cleanup;
+        }
+        if (!has)
+            break;
+        if (val[0] == NULL || val[1] == NULL || val[2] == NULL)
+            continue;
+        if (array_add(&types, val[0], len[0]) < 0 || array_add(&ids, val[1], len[1]) < 0 ||
+            array_add(&names, val[2], len[2]) < 0) {
+            st = dr_fail(err, DR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
+    dr_cursor_close(c);
+    c = NULL;
+    if ((st = flush_names(db, m, v, &types, &ids, &names, err)) != DR_OK)
+        st = query_failure(path, st, err);
+cleanup:
+    dr_cursor_close(c);
+    free(sql);
+    free(types.p);
+    free(ids.p);
+    free(names.p);
+    return st;
+}
+
+/* Run the tenant's name query: one row of one column, or none (then the fallback). */
+static dr_status tenant_name(dr_db *db, const dr_run_meta *m, const char *path, dr_view_meta *v, dr_error *err)
+{
+    char *sql = NULL;
+    dr_cursor *c = NULL;
+    char q[DR_QUOTE_SIZE];
+    dr_param p[] = {{"tenant", m->tenant}};
+    int rows = 0;
+    dr_status st = read_query(path, &sql, err);
+    if (st == DR_OK && (st = dr_db_query_named(db, sql, p, 1, 0, &c, err)) != DR_OK)
+        st = query_failure(path, st, err);
+    if (st == DR_OK && dr_cursor_ncols(c) != 1)
+        st = dr_fail(err, DR_ECONFIG, "the tenant name query %s returns %zu columns: expected 1 (name)",
+                     dr_quote(path, strlen(path), q, sizeof q), dr_cursor_ncols(c));
+    while (st == DR_OK) {
+        const char *val[1];
+        size_t len[1];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, val, len, err)) != DR_OK) {
+            st = query_failure(path, st, err);
+            break;
+        }
+        if (!has)
+            break;
+        if (++rows > 1) {
+            st = dr_fail(err, DR_ECONFIG, "the tenant name query %s returns more than one row for tenant %s: "
+                         "expected one", dr_quote(path, strlen(path), q, sizeof q), m->tenant);
+            break;
+        }
+        if (val[0] && *val[0])
+            snprintf(v->tenant_name, sizeof v->tenant_name, "%s", val[0]);
+    }
+    dr_cursor_close(c);
+    free(sql);
+    return st;
+}
+
+static dr_status insert_totals(dr_db *db, const dr_run_meta *m, int explicit_principals, dr_error *err)
+{
+    dr_param p[] = {
+        {"run_id", m->run_id}, {"tenant", m->tenant},
+        {"period_start", m->start}, {"period_end", m->end},
+        {"principals", explicit_principals ? m->principals : NULL},
+    };
+    return dr_db_exec_named(db, dr_sql_report_total_insert, p, sizeof p / sizeof p[0], NULL, err);
+}
+
+/* The comparison run: its header, its facts and its totals. */
+static dr_status store_comparison(dr_db *db, const dr_run_meta *m, int explicit_principals,
+                                  const dr_view_meta *v, dr_error *err)
+{
+    dr_run_meta cm = *m;
+    snprintf(cm.run_id, sizeof cm.run_id, "%s", v->compare_run_id);
+    snprintf(cm.start, sizeof cm.start, "%s", v->compare_start);
+    snprintf(cm.end, sizeof cm.end, "%s", v->compare_end);
+    snprintf(cm.period_label, sizeof cm.period_label, "%s", v->compare_label);
+    dr_param p[] = {{"compare_run_id", cm.run_id}, {"run_id", m->run_id}, {"start", cm.start},
+                    {"end", cm.end}, {"label", cm.period_label}, {"compare", v->compare}};
+    dr_status st = dr_db_exec_named(db, dr_sql_compare_run_insert, p, sizeof p / sizeof p[0], NULL, err);
+    long rows = 0;
+    if (st == DR_OK)
+        st = dr_store_insert_facts(db, &cm, explicit_principals, &rows, err);
+    if (st == DR_OK)
+        st = insert_totals(db, &cm, explicit_principals, err);
+    return st;
+}
+
+dr_status dr_view_resolve(dr_db *db, const dr_period_request *req, const dr_run_meta *m, const char *compare,
+                          dr_view_meta *v, dr_error *err)
+{
+    const dr_period *per = req->period;
+    dr_period_unit unit = req->has_range ? DR_UNIT_DAY : per->unit;
+    dr_param p[] = {
+        {"start", m->start}, {"end", m->end}, {"tz", req->tz}, {"range", req->has_range ? "1" : "0"},
+        {"field", dr_period_unit_field(unit)}, {"interval", dr_period_unit_interval(unit)},
+        {"compare", compare},
+    };
+    char *const dst[6] = {v->compare_run_id, v->compare_start, v->compare_end, v->compare_label,
+                          v->period_title, v->compare_title};
+    const size_t size[6] = {sizeof v->compare_run_id, sizeof v->compare_start, sizeof v->compare_end,
+                            sizeof v->compare_label, sizeof v->period_title, sizeof v->compare_title};
+    int found = 0;
+    snprintf(v->compare, sizeof v->compare, "%s", compare);
+    dr_status st = dr_db_fetch_row_named(db, dr_sql_period_compare, p, sizeof p / sizeof p[0], dst, size, 6,
+                                         &found, err);
+    if (st == DR_OK && !found)
+        st = dr_fail(err, DR_EINTERNAL, "the comparison query returned no row");
+    if (st == DR_OK && v->compare_start[0] == '\0')
+        snprintf(v->compare, sizeof v->compare, "none");
+    return st;
+}
+
+static void fallback_tenant(const dr_run_meta *m, dr_view_meta *v)
+{
+    snprintf(v->tenant_name, sizeof v->tenant_name, "[tenant %.8s]", m->tenant);
+}
+
+dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals, const dr_view_request *req,
+                        dr_view_meta *v, dr_error *err)
+{
+    dr_status st = DR_OK;
+    int compare = strcmp(v->compare, "none") != 0;
+    snprintf(v->currency, sizeof v->currency, "%s", req->currency ? req->currency : "");
+    fallback_tenant(m, v);
+    if (!compare)
+        v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
+    if (compare) {
+        /* the comparison's data may overflow the fact columns while the run's own period is
+           fine: undo the comparison alone then, and go on without it */
+        dr_error cerr = {0};
+        st = dr_db_exec_named(db, dr_sql_compare_savepoint, NULL, 0, NULL, err);
+        if (st == DR_OK) {
+            dr_status cst = store_comparison(db, m, explicit_principals, v, &cerr);
+            if (cst == DR_EDATA) {
+                st = dr_db_exec_named(db, dr_sql_compare_savepoint_rollback, NULL, 0, NULL, err);
+                /* the run is saved: say what is left out, not the fact insert's "nothing was saved" */
+                const char *why = strstr(cerr.msg, "the database refused");
+                snprintf(v->dropped, sizeof v->dropped, "the numbers of the comparison period %.64s .. %.64s "
+                         "do not fit the fact columns (amounts are numeric(14,2)): %.700s", v->compare_start,
+                         v->compare_end, why ? why : cerr.msg);
+                snprintf(v->compare, sizeof v->compare, "none");
+                v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
+            } else if (cst != DR_OK) {
+                *err = cerr;
+                st = cst;
+            } else {
+                st = dr_db_exec_named(db, dr_sql_compare_savepoint_release, NULL, 0, NULL, err);
+            }
+        }
+    }
+    if (st == DR_OK)
+        st = insert_totals(db, m, explicit_principals, err);
+    if (st == DR_OK && req->names_principals)
+        st = store_principal_names(db, m, v, req->names_principals, err);
+    if (st == DR_OK && req->names_tenant)
+        st = tenant_name(db, m, req->names_tenant, v, err);
+    if (st == DR_OK) {
+        dr_param p[] = {{"run_id", m->run_id}, {"tenant", m->tenant}, {"tenant_name", v->tenant_name},
+                        {"period_title", v->period_title}, {"compare", v->compare},
+                        {"compare_title", v->compare_title}, {"currency", v->currency}};
+        st = dr_db_exec_named(db, dr_sql_view_insert, p, sizeof p / sizeof p[0], NULL, err);
+    }
+    v->stored = st == DR_OK;
+    return st;
+}
+
+dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_error *err)
+{
+    dr_param p[] = {{"run_id", m->run_id}};
+    char *const dst[7] = {v->tenant_name, v->period_title, v->compare, v->compare_title, v->currency,
+                          v->compare_start, v->compare_end};
+    const size_t size[7] = {sizeof v->tenant_name, sizeof v->period_title, sizeof v->compare,
+                            sizeof v->compare_title, sizeof v->currency, sizeof v->compare_start,
+                            sizeof v->compare_end};
+    int found = 0;
+    dr_status st = dr_db_fetch_row_named(db, dr_sql_view_read_header, p, 1, dst, size, 7, &found, err);
+    if (st == DR_OK && !found) { /* a run saved before views existed */
+        memset(v, 0, sizeof *v);
+        fallback_tenant(m, v);
+        snprintf(v->period_title, sizeof v->period_title, "%s", m->period_label);
+        snprintf(v->compare, sizeof v->compare, "none");
+    }
+    v->stored = found;
+    return st;
+}
+
+dr_status dr_view_read_rows(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err)
+{
+    dr_param p[] = {{"run_id", run_id}};
+    return dr_db_query_named(db, dr_sql_report_view_read, p, 1, 1000, out, err);
+}
+
+void dr_view_to_report_view(const dr_view_meta *v, dr_report_view *out)
+{
+    *out = (dr_report_view){
+        .abi_major = DR_PLUGIN_ABI_MAJOR, .size = sizeof(dr_report_view), .tenant_name = v->tenant_name,
+        .period_title = v->period_title, .compare = v->compare, .compare_title = v->compare_title,
+        .compare_start = v->compare_start, .compare_end = v->compare_end, .currency = v->currency,
+        .nfact_columns = 13};
+}

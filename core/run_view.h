@@ -1,0 +1,62 @@
+/**
+ * @file run_view.h
+ * @brief The manager's view of a run, computed and stored with it in its transaction:
+ *        the comparison period (a run of its own), the honest totals, the names from the
+ *        configured [names] queries, and the titles; and its read-back for plugins.
+ */
+#ifndef DR_RUN_VIEW_H
+#define DR_RUN_VIEW_H
+
+#include <dynoreport/plugin.h>
+
+#include "odbc.h"
+#include "period_db.h"
+#include "run_store.h"
+#include "status.h"
+
+/** Where names come from and what to compare with (configuration and command line). */
+typedef struct dr_view_request {
+    const char *names_principals; /**< file of the principals' names query, or NULL */
+    const char *names_tenant;     /**< file of the tenant's name query, or NULL */
+    const char *compare;          /**< "previous", "year-ago" or "none" */
+    const char *currency;         /**< ISO 4217 code, or "" */
+} dr_view_request;
+
+/** The view of one run as text (dr_report_view points into it). */
+typedef struct dr_view_meta {
+    char compare[16];
+    char compare_run_id[64];
+    char compare_start[64], compare_end[64], compare_label[64];
+    char period_title[128], compare_title[128];
+    char currency[8];
+    char tenant_name[512];
+    int stored; /**< 1 when the run has a stored view (runs saved before it have none) */
+    char dropped[1024]; /**< why the comparison was dropped (its data overflows), or "" */
+} dr_view_meta;
+
+/**
+ * Resolve the comparison period of run @p m (bounds, label, a new run id) and both periods
+ * in words into @p v; v->compare is set from @p compare, and becomes "none" when the
+ * comparison period cannot be represented (before 4000 BC).
+ */
+dr_status dr_view_resolve(dr_db *db, const dr_period_request *req, const dr_run_meta *m, const char *compare,
+                          dr_view_meta *v, dr_error *err);
+
+/**
+ * After the run's facts are in: insert the comparison run and its facts (unless compare
+ * is "none"), the totals of both, the names, and the view row of run @p m.
+ * A bad names query is DR_ECONFIG naming its file; the caller rolls back.
+ */
+dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals, const dr_view_request *req,
+                        dr_view_meta *v, dr_error *err);
+
+/** Read the stored view of saved run @p run_id into @p v (fallbacks when it has none). */
+dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_error *err);
+
+/** Open the view read-back of run @p run_id: 13 fact columns + the view's, all rows. */
+dr_status dr_view_read_rows(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);
+
+/** Fill @p out from @p v and @p m for the plugins. */
+void dr_view_to_report_view(const dr_view_meta *v, dr_report_view *out);
+
+#endif

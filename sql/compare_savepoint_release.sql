@@ -1,0 +1,2 @@
+-- The comparison period is in: keep it.
+RELEASE SAVEPOINT dynoreport_compare
