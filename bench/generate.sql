@@ -1,4 +1,4 @@
--- Benchmark data for dynoreport (SPEC section 8), set-based: generate_series, no loops.
+-- Benchmark data for dynoreport (docs/performance.md), set-based: generate_series, no loops.
 -- Run with psql into a database that already has the CRM source tables
 -- (tests/fixtures/crm_source_schema.sql) and no rows in them:
 --

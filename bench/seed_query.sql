@@ -1,5 +1,5 @@
 -- The seed's per-principal report query (shared/seed/rep_performance_seed.txt, part B),
--- kept as the seed wrote it with only its two defects fixed (SPEC section 4):
+-- kept as the seed wrote it with only its two defects fixed (docs/performance.md):
 --   * the missing ')' closing the terminal_stage_entries CTE is added;
 --   * the redundant COALESCE(cd.close_ts, cd.created_at) is now cd.close_ts (a closed
 --     deal always has a close_ts).

@@ -1,6 +1,6 @@
 /**
  * @file config.h
- * @brief The INI configuration file (SPEC §9), read by our own parser (no line limit
+ * @brief The INI configuration file (docs/configuration.md), read by our own parser (no line limit
  *        short of DR_CONFIG_MAX_LINE; it replaced libinih and its 200-byte lines).
  *
  * Looked up as --config FILE, else $DYNOREPORT_CONFIG, else

@@ -375,7 +375,7 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
     }
     /* The search_path first, before any other statement of ours (sql/session_search_path.sql:
        pg_catalog, pg_temp), whatever the role or database set; then constants only: the
-       session's zone must not leak into any value (SPEC §10); then the built-in bounds on
+       session's zone must not leak into any value; then the built-in bounds on
        the session's waits where nobody set one (sql/session_timeouts.sql). */
     st = dr_db_exec(db, dr_sql_session_search_path, NULL, 0, NULL, err);
     if (st == DR_OK)

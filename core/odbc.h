@@ -6,7 +6,7 @@
  *
  * Every value reaches the database as a bound parameter (SQLBindParameter).
  * All data comes back as text (SQL_C_CHAR): numerics keep every digit, and
- * timestamps are formatted in SQL (ODBC has no timestamptz, see SPEC §10).
+ * timestamps are formatted in SQL (ODBC has no timestamptz, see docs/storage.md).
  */
 #ifndef DR_ODBC_H
 #define DR_ODBC_H

@@ -1,4 +1,4 @@
--- dynoreport schema version 1: the run header and the corrected fact table (SPEC section 4).
+-- dynoreport schema version 1: the run header and the corrected fact table (docs/storage.md).
 -- Applied once by `dynoreport db init`, inside one transaction, and recorded in
 -- dyno_crm.dynoreport_schema_version. Never touches the CRM source tables.
 

@@ -1,6 +1,6 @@
 """The Representative Performance report computed independently of the tool.
 
-Written plainly, deal by deal, from SPEC section 3, in Python: the source rows are read
+Written plainly, deal by deal, from docs/metrics.md, in Python: the source rows are read
 raw with psycopg2 (timestamps as aware datetimes, amounts as Decimal), period bounds
 come from zoneinfo, arithmetic is Decimal with ROUND_HALF_UP (half away from zero, like
 PostgreSQL's numeric round). Nothing here is taken from sql/report_insert.sql.
