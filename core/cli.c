@@ -114,6 +114,13 @@ void dr_cli_protect_stdout(dr_cli *cli)
     cli->results = f;
 }
 
+dr_runner dr_cli_runner(dr_cli *cli, dr_output_plan *plan)
+{
+    dr_cli_protect_stdout(cli);
+    return (dr_runner){.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
+                       .intr = &cli->intr, .log = &cli->log};
+}
+
 dr_status dr_cli_connection(dr_cli *cli, dr_error *err)
 {
     return dr_config_connection(&cli->cfg, cli->connect, cli->dsn, getenv("DYNOREPORT_CONNECT"),

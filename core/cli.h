@@ -69,6 +69,13 @@ int dr_cli_finish(const dr_cli *cli, const char *cmd, dr_status st, const dr_err
  */
 void dr_cli_protect_stdout(dr_cli *cli);
 
+/**
+ * What run, export and job share for their runs: the connection string, the session's
+ * bounds, @p plan, signals and logging. Protects stdout first (dr_cli_protect_stdout):
+ * result lines are the next thing a command writes.
+ */
+dr_runner dr_cli_runner(dr_cli *cli, dr_output_plan *plan);
+
 /** Resolve the connection string into cli->connstr (see dr_config_connection). */
 dr_status dr_cli_connection(dr_cli *cli, dr_error *err);
 

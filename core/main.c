@@ -219,9 +219,7 @@ static dr_status cmd_run(dr_cli *cli, int argc, char **argv, dr_error *err)
         (st = dr_cli_plan(cli, NULL, &out, &store, &plan, err)) != DR_OK ||
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
-    dr_cli_protect_stdout(cli);
-    dr_runner r = {.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
-                   .intr = &cli->intr, .log = &cli->log};
+    dr_runner r = dr_cli_runner(cli, plan);
     st = dr_run_execute(&r, req, err);
 cleanup:
     dr_output_plan_free(plan);
@@ -269,9 +267,7 @@ static dr_status cmd_job(dr_cli *cli, int argc, char **argv, dr_error *err)
         (st = dr_cli_plan(cli, &job->s, &out, &store, &plan, err)) != DR_OK ||
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
-    dr_cli_protect_stdout(cli);
-    dr_runner r = {.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
-                   .intr = &cli->intr, .log = &cli->log};
+    dr_runner r = dr_cli_runner(cli, plan);
     st = dr_job_execute(&r, job->name, req, all_tenants, err);
 cleanup:
     dr_output_plan_free(plan);
@@ -318,9 +314,7 @@ static dr_status cmd_export(dr_cli *cli, int argc, char **argv, dr_error *err)
         (st = dr_cli_plan(cli, NULL, &out, &store, &plan, err)) != DR_OK ||
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
-    dr_cli_protect_stdout(cli);
-    dr_runner r = {.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
-                   .intr = &cli->intr, .log = &cli->log};
+    dr_runner r = dr_cli_runner(cli, plan);
     st = dr_run_export(&r, id, err);
 cleanup:
     dr_output_plan_free(plan);

@@ -526,11 +526,6 @@ int dr_output_plan_wants_view(const dr_output_plan *plan)
     return 0;
 }
 
-size_t dr_output_plan_nformats(const dr_output_plan *plan)
-{
-    return plan->n;
-}
-
 const char *dr_output_plan_formats(const dr_output_plan *plan)
 {
     return plan->formats_text;

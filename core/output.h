@@ -60,9 +60,6 @@ void dr_output_plan_free(dr_output_plan *plan);
 /** 1 when some format of @p plan asked for the report view (ABI 1.2). */
 int dr_output_plan_wants_view(const dr_output_plan *plan);
 
-/** Number of formats of @p plan. */
-size_t dr_output_plan_nformats(const dr_output_plan *plan);
-
 /** The formats as one comma list ("csv,xlsx"), for report_run.parameters. */
 const char *dr_output_plan_formats(const dr_output_plan *plan);
 

@@ -345,7 +345,6 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
                         {"compare_title", v->compare_title}, {"currency", v->currency}};
         st = dr_db_exec_named(db, dr_sql_view_insert, p, sizeof p / sizeof p[0], NULL, err);
     }
-    v->stored = st == DR_OK;
     return st;
 }
 
@@ -365,7 +364,6 @@ dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_erro
         snprintf(v->period_title, sizeof v->period_title, "%s", m->period_label);
         snprintf(v->compare, sizeof v->compare, "none");
     }
-    v->stored = found;
     return st;
 }
 

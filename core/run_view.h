@@ -30,7 +30,6 @@ typedef struct dr_view_meta {
     char period_title[128], compare_title[128];
     char currency[8];
     char tenant_name[512];
-    int stored; /**< 1 when the run has a stored view (runs saved before it have none) */
     char dropped[1024]; /**< why the comparison was dropped (its data overflows), or "" */
 } dr_view_meta;
 

@@ -569,15 +569,6 @@ cleanup:
     return st;
 }
 
-dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *version, dr_error *err)
-{
-    dr_schema_report rep;
-    dr_status st = dr_schema_init_report(db, source_indexes, &rep, err);
-    *applied = rep.applied;
-    *version = rep.version;
-    return st;
-}
-
 dr_status dr_schema_check(dr_db *db, dr_error *err)
 {
     int present = 0, version = 0;

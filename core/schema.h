@@ -50,17 +50,6 @@ typedef struct dr_schema_report {
 dr_status dr_schema_init_report(dr_db *db, int source_indexes, dr_schema_report *rep, dr_error *err);
 
 /**
- * Bring the dynoreport tables to the newest schema version, in one transaction
- * under an advisory lock (two concurrent inits are safe; a second run does nothing).
- * With @p source_indexes, also run sql/source_indexes.sql (the optional indexes on the
- * source tables). Scripts are split into statements, and their comments removed, by
- * dr_sqltext_split(), the rule the embedded statements go through at build time.
- * @p applied receives the number of migrations applied now, @p version the version after.
- */
-dr_status dr_schema_init(dr_db *db, int source_indexes, int *applied, int *version,
-                         dr_error *err);
-
-/**
  * Check that the schema is at least at DR_SCHEMA_VERSION and that the functions the
  * statements call exist (sql/schema_functions_missing.sql: those of 004 and 006), so that `run` fails with a clear message (exit 78, "run
  * 'dynoreport db init'") instead of a missing-table or missing-function error when
