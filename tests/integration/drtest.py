@@ -19,11 +19,13 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 try:
     import psycopg2
     import psycopg2.extensions
+    import psycopg2.errors
 except ImportError:  # reported by require_env(), so the tests fail with a clear message
     psycopg2 = None
 
@@ -171,10 +173,20 @@ def drop_database(name):
     conn = _admin_connect()
     try:
         with conn.cursor() as cur:
-            # a tool process killed by a timeout may have left a session behind
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            # a tool process killed by a timeout may have left a session behind; a
+            # superuser session a test opened (admin_query) is not ours to end: it is
+            # closing on its own, so the drop is retried for a few seconds instead
+            for attempt in range(50):
+                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE datname = %s AND pid <> pg_backend_pid() AND usename = current_user",
+                            (name,))
+                try:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    return
+                except psycopg2.errors.ObjectInUse:
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
     finally:
         conn.close()
 
