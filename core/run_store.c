@@ -1,4 +1,4 @@
-/* The runs saved in the database: run headers, fact rows (one set-based INSERT ... SELECT),
+/* The runs saved in the database: run headers, fact rows and totals (one set-based statement),
    the read-back of a run, saved runs' headers and principals, the tenant list. */
 #include "run_store.h"
 
@@ -36,18 +36,31 @@ dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_prin
     return dr_db_exec_named(db, dr_sql_run_insert, p, sizeof p / sizeof p[0], NULL, err);
 }
 
-dr_status dr_store_insert_facts(dr_db *db, const dr_run_meta *m, int explicit_principals, long *rows,
-                                dr_error *err)
+dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *compare,
+                           int explicit_principals, long *rows, long *compare_rows, dr_error *err)
 {
     dr_param p[] = {
-        {"run_id", m->run_id}, {"tenant", m->tenant},
+        {"run_id", m->run_id}, {"compare_run_id", compare ? compare->run_id : NULL},
+        {"tenant", m->tenant},
         {"period_start", m->start}, {"period_end", m->end},
+        {"compare_start", compare ? compare->start : NULL}, {"compare_end", compare ? compare->end : NULL},
         {"principals", explicit_principals ? m->principals : NULL},
     };
-    dr_status st = dr_db_exec_named(db, dr_sql_report_insert, p, sizeof p / sizeof p[0], rows, err);
+    char n[2][32] = {"", ""};
+    char *const dst[2] = {n[0], n[1]};
+    const size_t size[2] = {sizeof n[0], sizeof n[1]};
+    int found = 0;
+    dr_status st = dr_db_fetch_row_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], dst, size, 2,
+                                         &found, err);
     if (st == DR_EDATA) /* numeric field overflow (22003) and the like: say what it means */
         dr_error_prefix(err, "the source data gives numbers the fact table cannot hold (amounts are "
                              "numeric(14,2), average days numeric(10,4)); nothing was saved: ");
+    if (st == DR_OK && !found)
+        st = dr_fail(err, DR_EINTERNAL, "the report statement returned no row");
+    if (st == DR_OK) {
+        *rows = strtol(n[0], NULL, 10);
+        *compare_rows = strtol(n[1], NULL, 10);
+    }
     return st;
 }
 

@@ -30,11 +30,14 @@ dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_prin
                               const char *period_text, const char *formats, dr_error *err);
 
 /**
- * Compute and insert every fact row of run @p m with the one set-based statement
- * (sql/report_insert.sql). @p rows receives the number of rows.
+ * Compute and insert every fact row and the totals of run @p m and, when @p compare is not
+ * NULL (its run_id, start and end; its header inserted), those of its comparison period,
+ * in one statement (sql/report_store.sql: dyno_crm.dynoreport_report_store, migration 007).
+ * @p rows and @p compare_rows receive the fact rows of each. A value that does not fit the
+ * columns is DR_EDATA, and nothing of the statement is stored.
  */
-dr_status dr_store_insert_facts(dr_db *db, const dr_run_meta *m, int explicit_principals, long *rows,
-                                dr_error *err);
+dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *compare,
+                           int explicit_principals, long *rows, long *compare_rows, dr_error *err);
 
 /** Open the read-back of run @p run_id's fact rows, in report order (sql/report_read.sql). */
 dr_status dr_store_read_facts(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);

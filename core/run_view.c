@@ -1,6 +1,6 @@
-/* The manager's view of a run: the comparison run and its facts, the honest totals, the
-   names from the configured [names] queries and the titles, stored in the run's
-   transaction; and the view read-back for plugins that ask for it (ABI 1.2). */
+/* The manager's view of a run: its facts and honest totals and those of the comparison run
+   (one statement), the names from the configured [names] queries and the titles, stored
+   in the run's transaction; and the view read-back for plugins that ask for it (ABI 1.2). */
 #include "run_view.h"
 
 #include <errno.h>
@@ -240,33 +240,20 @@ static dr_status tenant_name(dr_db *db, const dr_run_meta *m, const char *path, 
     return st;
 }
 
-static dr_status insert_totals(dr_db *db, const dr_run_meta *m, int explicit_principals, dr_error *err)
+/* The comparison run's header, then the facts and totals of both periods in one statement. */
+static dr_status store_with_comparison(dr_db *db, const dr_run_meta *m, int explicit_principals,
+                                       const dr_view_meta *v, dr_error *err)
 {
-    dr_param p[] = {
-        {"run_id", m->run_id}, {"tenant", m->tenant},
-        {"period_start", m->start}, {"period_end", m->end},
-        {"principals", explicit_principals ? m->principals : NULL},
-    };
-    return dr_db_exec_named(db, dr_sql_report_total_insert, p, sizeof p / sizeof p[0], NULL, err);
-}
-
-/* The comparison run: its header, its facts and its totals. */
-static dr_status store_comparison(dr_db *db, const dr_run_meta *m, int explicit_principals,
-                                  const dr_view_meta *v, dr_error *err)
-{
-    dr_run_meta cm = *m;
+    dr_run_meta cm = {0};
+    long rows = 0, crows = 0;
     snprintf(cm.run_id, sizeof cm.run_id, "%s", v->compare_run_id);
     snprintf(cm.start, sizeof cm.start, "%s", v->compare_start);
     snprintf(cm.end, sizeof cm.end, "%s", v->compare_end);
-    snprintf(cm.period_label, sizeof cm.period_label, "%s", v->compare_label);
-    dr_param p[] = {{"compare_run_id", cm.run_id}, {"run_id", m->run_id}, {"start", cm.start},
-                    {"end", cm.end}, {"label", cm.period_label}, {"compare", v->compare}};
+    dr_param p[] = {{"compare_run_id", v->compare_run_id}, {"run_id", m->run_id}, {"start", v->compare_start},
+                    {"end", v->compare_end}, {"label", v->compare_label}, {"compare", v->compare}};
     dr_status st = dr_db_exec_named(db, dr_sql_compare_run_insert, p, sizeof p / sizeof p[0], NULL, err);
-    long rows = 0;
     if (st == DR_OK)
-        st = dr_store_insert_facts(db, &cm, explicit_principals, &rows, err);
-    if (st == DR_OK)
-        st = insert_totals(db, &cm, explicit_principals, err);
+        st = dr_store_compute(db, m, &cm, explicit_principals, &rows, &crows, err);
     return st;
 }
 
@@ -311,11 +298,11 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
         v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
     if (compare) {
         /* the comparison's data may overflow the fact columns while the run's own period is
-           fine: undo the comparison alone then, and go on without it */
+           fine: undo the comparison then, and compute the run without it */
         dr_error cerr = {0};
         st = dr_db_exec_named(db, dr_sql_compare_savepoint, NULL, 0, NULL, err);
         if (st == DR_OK) {
-            dr_status cst = store_comparison(db, m, explicit_principals, v, &cerr);
+            dr_status cst = store_with_comparison(db, m, explicit_principals, v, &cerr);
             if (cst == DR_EDATA) {
                 st = dr_db_exec_named(db, dr_sql_compare_savepoint_rollback, NULL, 0, NULL, err);
                 /* the run is saved: say what is left out, not the fact insert's "nothing was saved" */
@@ -325,6 +312,7 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
                          v->compare_end, why ? why : cerr.msg);
                 snprintf(v->compare, sizeof v->compare, "none");
                 v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
+                compare = 0;
             } else if (cst != DR_OK) {
                 *err = cerr;
                 st = cst;
@@ -333,8 +321,12 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
             }
         }
     }
-    if (st == DR_OK)
-        st = insert_totals(db, m, explicit_principals, err);
+    if (st == DR_OK && !compare) {
+        /* without a comparison, or after dropping it: if the run's own numbers do not fit
+           either, this fails as a run without a comparison would */
+        long rows = 0, crows = 0;
+        st = dr_store_compute(db, m, NULL, explicit_principals, &rows, &crows, err);
+    }
     if (st == DR_OK && req->names_principals)
         st = store_principal_names(db, m, v, req->names_principals, err);
     if (st == DR_OK && req->names_tenant)

@@ -42,9 +42,11 @@ dr_status dr_view_resolve(dr_db *db, const dr_period_request *req, const dr_run_
                           dr_view_meta *v, dr_error *err);
 
 /**
- * After the run's facts are in: insert the comparison run and its facts (unless compare
- * is "none"), the totals of both, the names, and the view row of run @p m.
- * A bad names query is DR_ECONFIG naming its file; the caller rolls back.
+ * After the run's header is in: compute and insert the facts and totals of run @p m and,
+ * unless compare is "none", the comparison run with its facts and totals (one statement,
+ * dr_store_compute; a comparison whose numbers do not fit is dropped, v->dropped says
+ * why), then the names and the view row. A bad names query is DR_ECONFIG naming its
+ * file; the caller rolls back.
  */
 dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals, const dr_view_request *req,
                         dr_view_meta *v, dr_error *err);

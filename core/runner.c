@@ -184,7 +184,6 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, d
 dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
 {
     run_ctx ctx = {.r = r, .t0 = dr_log_now_ms()};
-    long nfacts = 0;
     int explicit = !req->all_principals;
     dr_period_request preq = {req->has_range, &req->period, &req->from, &req->to, req->tz};
     snprintf(ctx.meta.tenant, sizeof ctx.meta.tenant, "%s", req->tenant);
@@ -212,8 +211,6 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
     if (st == DR_OK)
         st = dr_store_insert_run(ctx.db, &ctx.meta, explicit, req->period_text, dr_output_plan_formats(r->plan),
                                  err);
-    if (st == DR_OK)
-        st = dr_store_insert_facts(ctx.db, &ctx.meta, explicit, &nfacts, err);
     if (st == DR_OK)
         st = dr_view_store(ctx.db, &ctx.meta, explicit, &req->view, &ctx.view, err);
     if (st == DR_OK && ctx.view.dropped[0])

@@ -1,5 +1,5 @@
 -- What `db init` checks after the migrations (core/schema.c): every object dynoreport owns,
--- as migrations 001-006 and schema_version_create.sql define them at schema version 6
+-- as migrations 001-007 and schema_version_create.sql define them at schema version 7
 -- (DR_SCHEMA_VERSION in core/schema.h: change both together). One row per object that is
 -- missing or differs, ordered for repair:
 --   step   the order to repair in (constraints before the indexes that follow them ...)
@@ -16,7 +16,7 @@
 --
 -- Function-only migrations: the migration column of expected_functions names, for each
 -- function, the migration that holds its current definition; the migrations named there
--- (004 and 006) are the function-only ones, and db init refuses to run one again unless
+-- (004, 006 and 007) are the function-only ones, and db init refuses to run one again unless
 -- every statement of it is CREATE OR REPLACE FUNCTION. A function missing or changed is
 -- repaired by running its migration again and then every later one named there, in
 -- version order, so that a later definition of a function always wins over an earlier
@@ -155,7 +155,11 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
             'search_path=pg_catalog, pg_temp', '4cbe32007410b39c5300ef3326ad52d9', '006_report_view_functions.sql'),
            ('dyno_crm.dynoreport_period_title(text, boolean, timestamp without time zone, timestamp without time zone)',
             'text', 's', 'search_path=pg_catalog, pg_temp', 'd972587eb9f607bac2f61c2296523647',
-            '006_report_view_functions.sql')
+            '006_report_view_functions.sql'),
+           ('dyno_crm.dynoreport_report_rows(uuid, timestamp with time zone, timestamp with time zone, text)',
+            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', '07e288d4bce62d37afac26435895f074', '007_report_compute.sql'),
+           ('dyno_crm.dynoreport_report_store(uuid, uuid, uuid, timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
+            'record', 'v', 'search_path=pg_catalog, pg_temp', '9cc04a131759c13a678888a17bb64f45', '007_report_compute.sql')
 ),
 tables AS (
     SELECT e.tbl, c.oid, c.relkind

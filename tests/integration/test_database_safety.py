@@ -267,7 +267,7 @@ class PinnedSearchPathTests(drtest.ToolTestCase):
 
     def test_functions_pin_their_own_search_path(self):
         """The tool's SQL functions carry SET search_path = pg_catalog, pg_temp (migrations 003,
-        004 and 006): called by a session with the hostile search_path they run nothing planted."""
+        004, 006 and 007): called by a session with the hostile search_path they run nothing planted."""
         rows = admin_query(self.db, "SELECT p.oid::regprocedure::text, p.proconfig FROM pg_proc p"
                                     " WHERE p.pronamespace = 'dyno_crm'::regnamespace ORDER BY 1")
         self.assertEqual(rows, [
@@ -277,6 +277,10 @@ class PinnedSearchPathTests(drtest.ToolTestCase):
             ("dyno_crm.dynoreport_iso8601(timestamp with time zone)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_period_title(text,boolean,timestamp without time zone,"
              "timestamp without time zone)", ["search_path=pg_catalog, pg_temp"]),
+            ("dyno_crm.dynoreport_report_rows(uuid,timestamp with time zone,timestamp with time zone,text)",
+             ["search_path=pg_catalog, pg_temp", "jit=off"]),
+            ("dyno_crm.dynoreport_report_store(uuid,uuid,uuid,timestamp with time zone,timestamp with time zone,"
+             "timestamp with time zone,timestamp with time zone,text)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_timestamptz(text)", ["search_path=pg_catalog, pg_temp"]),
         ])
         conn = drtest.psycopg2.connect(admin_dsn(self.db))
@@ -508,7 +512,7 @@ class SourceIndexTests(drtest.ToolTestCase):
 
 # The schema version this build needs (DR_SCHEMA_VERSION, core/schema.h) and describes in
 # sql/schema_objects_check.sql, and the tables it owns there besides dynoreport_schema_version.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 OWNED_TABLES = ["report_run", "report_rep_performance_fact", "report_run_view", "report_run_principal_name",
                 "report_run_total"]
 
@@ -574,7 +578,7 @@ class ObjectCheckTests(drtest.ToolTestCase):
                        "CREATE UNIQUE INDEX ux_report_run_comparison_for ON dyno_crm.report_run USING btree"
                        " (comparison_for) WHERE (comparison_for IS NOT NULL)"), self.catalog())
         self.assertIn("c dyno_crm.report_run.fk_report_run_comparison_for", objects)
-        self.assertEqual(len([o for o in objects if o.startswith("f ")]), 5)
+        self.assertEqual(len([o for o in objects if o.startswith("f ")]), 7)
 
     def test_clean_db_init_changes_nothing(self):
         before = self.catalog(xmin=True)
@@ -807,7 +811,7 @@ class ObjectCheckTests(drtest.ToolTestCase):
         self.assertIn(f"schema version 4, and this dynoreport needs version {SCHEMA_VERSION}", err)
         rc, out, err = drtest.run_tool(["db", "init"], connect=db.odbc)
         self.assertEqual(rc, 0, err)
-        self.assertIn(f"schema at version {SCHEMA_VERSION} (2 migrations applied now)", err)
+        self.assertIn(f"schema at version {SCHEMA_VERSION} ({SCHEMA_VERSION - 4} migrations applied now)", err)
         self.assertNotIn("repaired", err)
         self.assertEqual(self.catalog(), fresh)
         self.assertEqual(admin_query(db, "SELECT comparison_for FROM dyno_crm.report_run"), [(None,)])

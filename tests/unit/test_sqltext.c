@@ -223,10 +223,10 @@ static char *read_sql_file(const char *name, size_t *len)
     return buf;
 }
 
-static void test_report_insert_file(void)
+static void test_report_store_file(void)
 {
     size_t len = 0;
-    char *text = read_sql_file("report_insert.sql", &len);
+    char *text = read_sql_file("report_store.sql", &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT(strstr(text, "--") != NULL); /* the file does have comments */
     dr_sqltext sql = {0};
@@ -234,15 +234,14 @@ static void test_report_insert_file(void)
     CU_ASSERT_EQUAL(dr_sqltext_split(text, len, &sql, &err), DR_OK);
     CU_ASSERT_EQUAL_FATAL(sql.count, 1);
     const char *s = sql.stmts[0].text;
-    CU_ASSERT(strncmp(s, "INSERT INTO dyno_crm.report_rep_performance_fact", 48) == 0);
-    CU_ASSERT(strstr(s, "\nWITH created AS (\n") != NULL);
+    CU_ASSERT(strncmp(s, "SELECT s.fact_rows, s.compare_fact_rows\nFROM dyno_crm.dynoreport_report_store(", 78) == 0);
     CU_ASSERT(strstr(s, ":principals::text") != NULL);
     /* no "--" outside its strings (it has none inside either), no comment */
     CU_ASSERT_PTR_NULL(strstr(s, "--"));
     CU_ASSERT_PTR_NULL(strstr(s, "/*"));
     CU_ASSERT_PTR_NULL(strchr(s, ';'));
     /* what the build embedded is the same text */
-    CU_ASSERT_STRING_EQUAL(s, dr_sql_report_insert);
+    CU_ASSERT_STRING_EQUAL(s, dr_sql_report_store);
     dr_sqltext_free(&sql);
     free(text);
 }
@@ -251,7 +250,7 @@ static void test_report_insert_file(void)
 static void test_embedded(void)
 {
     const char *all[] = {
-        dr_sql_report_insert, dr_sql_report_read, dr_sql_schema_lock, dr_sql_schema_version_create,
+        dr_sql_report_store, dr_sql_report_read, dr_sql_schema_lock, dr_sql_schema_version_create,
         dr_sql_session_time_zone, dr_sql_period_resolve, dr_sql_run_insert, dr_sql_zone_set,
     };
     for (size_t i = 0; i < COUNT(all); i++) {
@@ -278,7 +277,7 @@ void dr_test_register(void)
         {"valid scripts", test_valid},
         {"unterminated quotes and comments", test_invalid},
         {"NUL, length, NULL, lines", test_misc},
-        {"sql/report_insert.sql", test_report_insert_file},
+        {"sql/report_store.sql", test_report_store_file},
         {"embedded statements", test_embedded},
     };
     CU_pSuite suite = CU_add_suite("sqltext", NULL, NULL);
