@@ -9,7 +9,8 @@
 # What the packages hold and what their maintainer scripts do: docs/packaging.md.
 set(CPACK_PACKAGE_NAME "dynoreport")
 set(CPACK_PACKAGE_VENDOR "dynoreport")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Representative Performance reports from PostgreSQL over ODBC, with output plugins")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPackDeb would put it before each component's own
+# synopsis (CPACK_DEBIAN_<COMPONENT>_DESCRIPTION below).
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_CONTACT "dynoreport maintainers <dynoreport@localhost>")
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
@@ -32,12 +33,13 @@ set(CPACK_DEBIAN_MAIN_PACKAGE_NAME "dynoreport")
 set(CPACK_DEBIAN_MAIN_PACKAGE_SECTION "database")
 set(CPACK_DEBIAN_MAIN_PACKAGE_DEPENDS "odbc-postgresql, adduser | systemd")
 set(CPACK_DEBIAN_MAIN_PACKAGE_SUGGESTS "systemd, postgresql-client")
-set(CPACK_COMPONENT_MAIN_DESCRIPTION
-    "Representative Performance reports from PostgreSQL over ODBC, with output plugins\n"
-    "dynoreport computes the Representative Performance report of a CRM tenant for a\n"
-    "period in PostgreSQL, stores one fact row per sales rep or team and writes CSV, XLSX\n"
-    "or JSON files through dlopen'ed output plugins. Includes hardened systemd units for\n"
-    "scheduled reports (dynoreport-job@.timer) and man pages.")
+# The first line is the synopsis, the rest the long description (one string: a CMake list
+# of several would put ';' into the control file).
+set(CPACK_DEBIAN_MAIN_DESCRIPTION "Representative Performance reports from PostgreSQL over ODBC
+dynoreport computes the Representative Performance report of a CRM tenant for a
+period in PostgreSQL, stores one fact row per sales rep or team and writes CSV, XLSX
+or JSON files through dlopen'ed output plugins. Includes hardened systemd units for
+scheduled reports (dynoreport-job@.timer), a system user and man pages.")
 set(CPACK_DEBIAN_MAIN_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/packaging/debian/conffiles"
     "${PROJECT_SOURCE_DIR}/packaging/debian/postinst"
@@ -49,9 +51,10 @@ set(CPACK_DEBIAN_DEV_PACKAGE_NAME "dynoreport-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION "libdevel")
 set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE "all")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "dynoreport (= ${DR_DEB_VERSION}), pkg-config")
-set(CPACK_COMPONENT_DEV_DESCRIPTION
-    "dynoreport plugin SDK (header and pkg-config file)\n"
-    "The one header an output plugin of dynoreport needs (dynoreport/plugin.h), the\n"
-    "pkg-config file dynoreport-plugin.pc (its plugindir variable names the installed\n"
-    "plugin directory) and an example plugin.")
+set(CPACK_DEBIAN_DEV_DESCRIPTION "dynoreport plugin SDK (header and pkg-config file)
+The one header an output plugin of dynoreport needs (dynoreport/plugin.h), the
+pkg-config file dynoreport-plugin.pc (its plugindir variable names the installed
+plugin directory) and an example plugin.")
+# stripped binary and plugins, as Debian ships them
+set(CPACK_STRIP_FILES ON)
 include(CPack)
