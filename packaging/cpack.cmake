@@ -36,10 +36,11 @@ set(CPACK_DEBIAN_MAIN_PACKAGE_SUGGESTS "systemd, postgresql-client")
 # The first line is the synopsis, the rest the long description (one string: a CMake list
 # of several would put ';' into the control file).
 set(CPACK_DEBIAN_MAIN_DESCRIPTION "Representative Performance reports from PostgreSQL over ODBC
-dynoreport computes the Representative Performance report of a CRM tenant for a
-period in PostgreSQL, stores one fact row per sales rep or team and writes CSV, XLSX
-or JSON files through dlopen'ed output plugins. Includes hardened systemd units for
-scheduled reports (dynoreport-job@.timer), a system user and man pages.")
+dynoreport computes the Representative Performance report of a CRM tenant
+for a period in PostgreSQL, stores one fact row per sales rep or team and
+writes CSV, XLSX or JSON files through dlopen'ed output plugins. Includes
+hardened systemd units for scheduled reports (dynoreport-job@.timer), a
+system user and man pages.")
 set(CPACK_DEBIAN_MAIN_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/packaging/debian/conffiles"
     "${PROJECT_SOURCE_DIR}/packaging/debian/postinst"
@@ -49,12 +50,12 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME "dynoreport-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION "libdevel")
-set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE "all")
+# not "all": the .pc file lives in the multiarch directory and names the multiarch plugin dir
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "dynoreport (= ${DR_DEB_VERSION}), pkg-config")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "dynoreport plugin SDK (header and pkg-config file)
-The one header an output plugin of dynoreport needs (dynoreport/plugin.h), the
-pkg-config file dynoreport-plugin.pc (its plugindir variable names the installed
-plugin directory) and an example plugin.")
+The one header an output plugin of dynoreport needs (dynoreport/plugin.h),
+the pkg-config file dynoreport-plugin.pc (its plugindir variable names the
+installed plugin directory) and an example plugin.")
 # stripped binary and plugins, as Debian ships them
 set(CPACK_STRIP_FILES ON)
 include(CPack)
