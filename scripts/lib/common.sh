@@ -13,7 +13,8 @@ DR_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Every Debian package a build, the tests or the demo need. Append with
 #   DR_APT_PACKAGES+=(name ...)
 # (clang + libclang-rt-14-dev: the libFuzzer stage; util-linux / mount: the tests mount
-# tmpfs and bind mounts as output directories; valgrind: the memcheck stage)
+# tmpfs and bind mounts as output directories; valgrind: the memcheck stage; scdoc: the
+# man pages; man-db and systemd: the package stage's man -w and systemd-analyze)
 DR_APT_PACKAGES=(
     build-essential cmake pkg-config git
     unixodbc unixodbc-dev odbc-postgresql
@@ -24,6 +25,7 @@ DR_APT_PACKAGES=(
     valgrind time procps ca-certificates
     clang libclang-rt-14-dev
     util-linux mount
+    scdoc man-db systemd
 )
 
 # Use the PostgreSQL 15 binaries by full path: other tools called pg_ctl/initdb may be on PATH.
