@@ -111,8 +111,12 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
         if (run_st != DR_OK) {
             log.scope = NULL;
             dr_log_msg(&log, DR_LOG_ERROR, "error: %s", run_err.msg[0] ? run_err.msg : dr_strerror(run_st));
-            dr_log_msg(&log, DR_LOG_ERROR, "job %s: the run for tenant %s failed (exit %d)", shown, tenants[i],
-                       dr_status_exit_code(run_st, run_err.signal));
+            if (run_st == DR_EDELIVERY) /* the run is saved; its message says how to send it again */
+                dr_log_msg(&log, DR_LOG_ERROR, "job %s: a delivery for tenant %s failed (exit %d)", shown,
+                           tenants[i], dr_status_exit_code(run_st, run_err.signal));
+            else
+                dr_log_msg(&log, DR_LOG_ERROR, "job %s: the run for tenant %s failed (exit %d)", shown, tenants[i],
+                           dr_status_exit_code(run_st, run_err.signal));
             if (nfailed++ == 0)
                 first = run_err;
         }

@@ -299,8 +299,9 @@ static const char *check_descriptor(const dr_plugin *d, const char *expect_name,
     return NULL;
 }
 
-dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
-                         dr_error *err)
+/* Check the file at @p path and its directories (see plugin_host.h), then dlopen the file
+   checked. On DR_OK *@p dl and *@p fd are the library and the checked file's descriptor. */
+static dr_status load_trusted(const char *path, void **dl_out, int *fd_out, dr_error *err)
 {
     char shown[1024], why_shown[1024], real[PATH_MAX], real_shown[1024], what[2200], why[256];
     char name[PATH_MAX];
@@ -308,15 +309,15 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
     void *dl = NULL;
     int dfd = -1, fd = -1;
     struct stat sb;
-    memset(out, 0, sizeof *out);
-    out->fd = -1;
+    *dl_out = NULL;
+    *fd_out = -1;
     dr_printable_copy(path, shown, sizeof shown); /* the directory comes from the user */
     if (path[0] != '/')
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': the path is relative, expected an absolute one",
                        shown);
-    if (strlen(path) >= sizeof out->path)
+    if (strlen(path) >= sizeof ((dr_loaded_plugin *)0)->path)
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': the path is longer than %zu bytes", shown,
-                       sizeof out->path - 1);
+                       sizeof ((dr_loaded_plugin *)0)->path - 1);
     if (realpath(path, real) == NULL)
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, strerror(errno));
     dr_printable_copy(real, real_shown, sizeof real_shown);
@@ -361,17 +362,50 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
         st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, why_shown);
         goto cleanup;
     }
+    *dl_out = dl;
+    *fd_out = fd;
+    dl = NULL;
+    fd = -1;
+cleanup:
+    if (dl)
+        dlclose(dl);
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    return st;
+}
+
+dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
+                         dr_error *err)
+{
+    char shown[1024], why[256];
+    void *dl = NULL;
+    int fd = -1;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    dr_printable_copy(path, shown, sizeof shown);
+    dr_status st = load_trusted(path, &dl, &fd, err);
+    if (st != DR_OK)
+        return st;
     /* POSIX: a function pointer is read from dlsym through a data pointer. */
     void *sym = dlsym(dl, DR_PLUGIN_ENTRY_SYMBOL);
     if (sym == NULL) {
-        st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
-                     shown, DR_PLUGIN_ENTRY_SYMBOL);
+        if (dlsym(dl, DR_DELIVERY_ENTRY_SYMBOL) != NULL) {
+            out->delivery_only = 1; /* a delivery plugin in the same directory: not a format */
+            st = dr_fail(err, DR_ECONFIG, "cannot use plugin '%s' as a format: it is a delivery plugin "
+                         "(it has '%s' but no '%s' entry point)", shown, DR_DELIVERY_ENTRY_SYMBOL,
+                         DR_PLUGIN_ENTRY_SYMBOL);
+        } else {
+            st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
+                         shown, DR_PLUGIN_ENTRY_SYMBOL);
+        }
         goto cleanup;
     }
     dr_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
     const dr_plugin *desc = entry();
-    problem = check_descriptor(desc, expect_name, why, sizeof why);
+    const char *problem = check_descriptor(desc, expect_name, why, sizeof why);
     if (problem) {
         st = dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
         goto cleanup;
@@ -387,8 +421,71 @@ cleanup:
         dlclose(dl);
     if (fd >= 0)
         close(fd);
-    if (dfd >= 0)
-        close(dfd);
+    return st;
+}
+
+static const char *check_delivery(const dr_delivery *d, const char *expect_kind, char *why, size_t n)
+{
+    if (d == NULL)
+        return "its delivery entry point returned no descriptor";
+    if (d->abi_major != DR_DELIVERY_ABI_MAJOR) {
+        snprintf(why, n, "it was built for delivery ABI %u, this dynoreport speaks delivery ABI %d "
+                 "(rebuild it against this version's <dynoreport/delivery.h>)",
+                 (unsigned)d->abi_major, DR_DELIVERY_ABI_MAJOR);
+        return why;
+    }
+    if (d->size < DR_DELIVERY_MIN_SIZE) {
+        snprintf(why, n, "its delivery descriptor is %u bytes, smaller than the %zu of delivery ABI %d.0",
+                 (unsigned)d->size, (size_t)DR_DELIVERY_MIN_SIZE, DR_DELIVERY_ABI_MAJOR);
+        return why;
+    }
+    if (!valid_name(d->kind))
+        return "its kind is missing or not made of a-z, 0-9, '_' and '-' (at most 32)";
+    if (d->deliver == NULL)
+        return "its deliver callback is missing";
+    if (expect_kind && strcmp(d->kind, expect_kind) != 0) {
+        snprintf(why, n, "it serves kind '%s', not '%s'", d->kind, expect_kind);
+        return why;
+    }
+    return NULL;
+}
+
+dr_status dr_delivery_load(const char *path, const char *expect_kind, dr_loaded_delivery *out, dr_error *err)
+{
+    char shown[1024], why[256];
+    void *dl = NULL;
+    int fd = -1;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    dr_printable_copy(path, shown, sizeof shown);
+    dr_status st = load_trusted(path, &dl, &fd, err);
+    if (st != DR_OK)
+        return st;
+    void *sym = dlsym(dl, DR_DELIVERY_ENTRY_SYMBOL);
+    if (sym == NULL) {
+        st = dr_fail(err, DR_ECONFIG, "cannot load delivery plugin '%s': it has no '%s' entry point", shown,
+                     DR_DELIVERY_ENTRY_SYMBOL);
+        goto cleanup;
+    }
+    dr_delivery_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry);
+    const dr_delivery *desc = entry();
+    const char *problem = check_delivery(desc, expect_kind, why, sizeof why);
+    if (problem) {
+        st = dr_fail(err, DR_ECONFIG, "cannot use delivery plugin '%s': %s", shown, problem);
+        goto cleanup;
+    }
+    out->dl = dl;
+    out->desc = desc;
+    out->fd = fd;
+    snprintf(out->path, sizeof out->path, "%s", path);
+    dl = NULL;
+    fd = -1;
+cleanup:
+    if (dl)
+        dlclose(dl);
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 
@@ -447,6 +544,45 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
     return dr_fail(err, DR_EUSAGE,
                    "unknown format '%s': no %s.so in the plugin path (%s); 'dynoreport plugins' lists "
                    "the formats found", name, name, shown);
+}
+
+dr_status dr_delivery_find(const dr_plugin_path *pp, const char *kind, dr_loaded_delivery *out, dr_error *err)
+{
+    char path[PATH_MAX], q[DR_QUOTE_SIZE], file[64];
+    dr_status st = DR_OK;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    if (!valid_name(kind))
+        return dr_fail(err, DR_ECONFIG, "invalid delivery kind %s: expected a name such as dir, mail or sftp",
+                       dr_quote(kind, strlen(kind), q, sizeof q));
+    snprintf(file, sizeof file, "%s.so", kind);
+    for (size_t i = 0; i < pp->ndirs; i++) {
+        int dfd = -1;
+        struct stat sb;
+        if ((st = plugin_file_path(pp->dirs[i], kind, path, sizeof path, err)) != DR_OK ||
+            (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
+            return st;
+        if (dfd < 0)
+            continue;
+        int here = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        close(dfd);
+        if (here)
+            return dr_delivery_load(path, kind, out, err);
+    }
+    return dr_fail(err, DR_ECONFIG, "unknown delivery kind '%s': no %s.so with a '%s' entry point in the "
+                   "plugin path; built in: dir, mail, sftp", kind, kind, DR_DELIVERY_ENTRY_SYMBOL);
+}
+
+void dr_delivery_unload(dr_loaded_delivery *p)
+{
+    if (p && p->dl) {
+        dlclose(p->dl);
+        if (p->fd >= 0)
+            close(p->fd);
+        p->dl = NULL;
+        p->desc = NULL;
+        p->fd = -1;
+    }
 }
 
 void dr_plugin_unload(dr_loaded_plugin *p)
@@ -530,6 +666,8 @@ void dr_plugin_foreach(const dr_plugin_path *pp,
             } else if (dr_plugin_load(path, files[f], &p, &err) == DR_OK) {
                 fn(ctx, &p, NULL);
                 dr_plugin_unload(&p);
+            } else if (p.delivery_only) {
+                /* a delivery plugin (mail.so, sftp.so): not a format, not an error */
             } else {
                 report_refused(fn, ctx, path, &err);
             }
