@@ -1,0 +1,156 @@
+"""Delivery (issue 13), the `dir` kind and what every kind shares: the manifest written
+last with sizes and SHA-256 (checked with hashlib), `latest` links, copies into another
+directory, the record of every delivery, retries with backoff then a recorded failure
+(exit 76, the run saved), `deliver --run-id` re-sending a saved run, and configuration
+errors (78, naming file, line and key) before any database work."""
+import hashlib
+import json
+import os
+import re
+import unittest
+
+import delivery_support
+import drtest
+from drtest import T1
+
+
+class DirDeliveryTests(delivery_support.DeliveryTestCase):
+
+    def test_manifest_and_latest_in_the_output_directory(self):
+        outdir = self.make_dir()
+        cfg = self.write_config("[delivery drop]\nkind = dir\nmanifest = yes\nlatest = yes\n")
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop", formats="csv,json")
+        run_id, paths = self.assert_run_ok(rc, out, err, nfiles=2)
+        names = sorted(os.path.basename(p) for p in paths)
+        stem = os.path.splitext(os.path.basename(paths[0]))[0]
+        manifest_path = os.path.join(outdir, stem + ".manifest.json")
+        with open(manifest_path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        self.assertEqual(manifest["run_id"], run_id)
+        self.assertEqual(manifest["tenant_id"], T1)
+        self.assertEqual(manifest["period"], "2026-03")
+        self.assertEqual(manifest["manifest_version"], 1)
+        self.assertEqual(sorted(f["name"] for f in manifest["files"]), names)
+        for entry in manifest["files"]:
+            with open(os.path.join(outdir, entry["name"]), "rb") as f:
+                data = f.read()
+            self.assertEqual(entry["size"], len(data))
+            self.assertEqual(entry["sha256"], hashlib.sha256(data).hexdigest())
+            self.assertEqual(entry["content_type"], {"csv": "text/csv", "json": "application/json"}[entry["format"]])
+        # the manifest is the last thing put in place
+        newest = max(os.lstat(os.path.join(outdir, n)).st_mtime_ns for n in names)
+        self.assertGreaterEqual(os.stat(manifest_path).st_mtime_ns, newest)
+        for ext in ("csv", "json"):
+            link = os.path.join(outdir, f"rep_performance_{T1}_latest.{ext}")
+            self.assertTrue(os.path.islink(link), link)
+            self.assertEqual(os.readlink(link), [n for n in names if n.endswith(ext)][0])
+        self.assertFalse([n for n in os.listdir(outdir) if n.startswith(".")], os.listdir(outdir))
+        rec = self.records(run_id)
+        self.assertEqual(len(rec), 1, rec)
+        self.assertEqual(rec[0][:4], ("drop", "dir", "delivered", 1))
+        self.assertIn(stem + ".manifest.json", rec[0][4])
+        self.assertIsNone(rec[0][5])
+        self.assertTrue(rec[0][6])
+
+    def test_copy_into_another_directory(self):
+        outdir, dest = self.make_dir(), self.make_dir()
+        cfg = self.write_config(f"[defaults]\ndeliver = copy\n\n[delivery copy]\nkind = dir\nurl = file://{dest}\n"
+                                "manifest = yes\n")
+        rc, out, err = self.run_report(cfg, outdir)  # [defaults] deliver applies to run
+        run_id, paths = self.assert_run_ok(rc, out, err)
+        name = os.path.basename(paths[0])
+        with open(paths[0], "rb") as a, open(os.path.join(dest, name), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        self.assertEqual(sorted(os.listdir(dest)), sorted([name, os.path.splitext(name)[0] + ".manifest.json"]))
+        self.assertEqual(self.records(run_id)[0][:4], ("copy", "dir", "delivered", 1))
+
+    def test_failure_is_retried_recorded_and_sent_again(self):
+        outdir, base = self.make_dir(), self.make_dir()
+        dest = os.path.join(base, "not-yet")
+        cfg = self.write_config(f"[delivery later]\nkind = dir\nurl = file://{dest}\nretries = 2\nbackoff = 10ms\n")
+        before = drtest.count_runs(self.db)
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "later")
+        self.assertEqual(rc, 76, err)
+        run_id = out.splitlines()[0]
+        self.assertEqual(drtest.count_runs(self.db), before + 1)  # the run is saved
+        self.assertEqual(len(out.splitlines()), 2)                 # and its file is in place
+        self.assertEqual(len(re.findall(r"attempt \d of 3 failed", err)), 2, err)
+        self.assertIn(f"deliver --run-id {run_id} --to later", err)
+        rec = self.records(run_id)
+        self.assertEqual(rec[0][:4], ("later", "dir", "failed", 3))
+        self.assertIn("not-yet", rec[0][5])
+        os.mkdir(dest)
+        rc, out2, err2 = drtest.run_tool(["--config", cfg, "deliver", "--run-id", run_id, "--to", "later"])
+        self.assertEqual(rc, 0, err2)
+        self.assertEqual(out2.splitlines(), [run_id])
+        rec = self.records(run_id)
+        self.assertEqual([r[:4] for r in rec], [("later", "dir", "failed", 3), ("later", "dir", "delivered", 1)])
+        with open(paths_of(out)[0], "rb") as a, open(os.path.join(dest, os.path.basename(paths_of(out)[0])), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+    def test_deliver_unknown_run_and_usage(self):
+        cfg = self.write_config(f"[delivery copy]\nurl = file://{self.make_dir()}\n")
+        rc, _, err = drtest.run_tool(["--config", cfg, "deliver", "--run-id", "70b31dea-cf12-4291-8c66-c576e8aa2aca",
+                                      "--to", "copy"])
+        self.assertEqual(rc, 65, err)
+        rc, _, err = drtest.run_tool(["--config", cfg, "deliver", "--run-id", "70b31dea-cf12-4291-8c66-c576e8aa2aca"])
+        self.assertEqual(rc, 64, err)
+        self.assertIn("no destination", err)
+        rc, _, err = drtest.run_tool(["--config", cfg, "run", "--tenant", T1, "--all-principals", "--period",
+                                      "2026-03", "--deliver", "nosuch"])
+        self.assertEqual(rc, 64, err)
+        self.assertIn("unknown --deliver 'nosuch'", err)
+        rc, _, err = drtest.run_tool(["--config", cfg, "run", "--tenant", T1, "--all-principals", "--period",
+                                      "2026-03", "--deliver", "copy", "--no-persist"])
+        self.assertEqual(rc, 64, err)
+
+    def test_configuration_errors_name_file_line_and_key(self):
+        # the file starts with 3 lines of [connection]: the body's first line is line 4
+        cases = [
+            ("[delivery x]\nretries = many\n", 5, "retries"),
+            ("[delivery x]\nbackoff = soon\n", 5, "backoff"),
+            ("[delivery x]\nkind = mail\nurl = smtp://user:secret@127.0.0.1:25\n", 6, "url"),
+            ("[delivery x]\nkind = mail\nurl = http://127.0.0.1\nfrom = a@b.example\nrecipients = c@d.example\n",
+             6, "url"),
+            ("[delivery x]\nkind = mail\nurl = smtp://127.0.0.1\nrecipients = c@d.example\n", 4, "from"),
+            ("[delivery x]\nkind = sftp\nurl = sftp://127.0.0.1/drop\nuser = u\nprivate_key = /k\n", 4, "known_hosts"),
+            ("[delivery x]\nmanifest = perhaps\n", 5, "manifest"),
+            ("[delivery x]\nkind = dir\nsubject = a\x0db\n", 6, "subject"),
+            ("[delivery x]\ncolour = red\n", 5, "colour"),
+            ("[job j]\ndeliver = nowhere\n", 5, "deliver"),
+            ("[delivery x]\nkind = carrier-pigeon\n", 5, "kind"),
+            ("[delivery x]\nkind = mail\nurl = smtp://127.0.0.1\nfrom = not an address\nrecipients = c@d.example\n",
+             7, "from"),
+            ("[delivery x]\nkind = dir\noption = colour=red\n", 6, "option"),
+        ]
+        runs = drtest.count_runs(self.db)
+        for body, line, key in cases:
+            with self.subTest(key=key, body=body):
+                cfg = self.write_config(body)
+                rc, out, err = drtest.run_tool(["--config", cfg, "run", "--tenant", T1, "--all-principals",
+                                                "--period", "2026-03", "--deliver", "x",
+                                                "--output-dir", self.make_dir()])
+                self.assertEqual(rc, 78, err)
+                self.assertIn(f"{cfg}:{line}:", err)
+                self.assertIn(key, err)
+                self.assertEqual(out, "")
+        self.assertEqual(drtest.count_runs(self.db), runs)
+
+    def test_credentials_file_must_be_private(self):
+        d = self.make_dir()
+        secret = delivery_support.private_file(d, "pw", "hunter2\n", mode=0o644)
+        cfg = self.write_config(f"[delivery m]\nkind = mail\nurl = smtp://127.0.0.1:9\nfrom = a@b.example\n"
+                                f"recipients = c@d.example\ncredentials_file = {secret}\n")
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "m")
+        self.assertEqual(rc, 78, err)
+        self.assertIn("credentials file", err)
+        self.assertIn("chmod 600", err)
+        self.assertNotIn("hunter2", err)
+
+
+def paths_of(out):
+    return out.splitlines()[1:]
+
+
+if __name__ == "__main__":
+    unittest.main()
