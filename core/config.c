@@ -167,7 +167,7 @@ static const char *const delivery_keys[DR_DK_COUNT] = {
     [DR_DK_RECIPIENTS_QUERY] = "recipients_query", [DR_DK_FROM] = "from", [DR_DK_REPLY_TO] = "reply_to",
     [DR_DK_SUBJECT] = "subject", [DR_DK_RETRIES] = "retries", [DR_DK_BACKOFF] = "backoff",
     [DR_DK_MANIFEST] = "manifest", [DR_DK_LATEST] = "latest", [DR_DK_KNOWN_HOSTS] = "known_hosts",
-    [DR_DK_PRIVATE_KEY] = "private_key",
+    [DR_DK_PRIVATE_KEY] = "private_key", [DR_DK_FORMATS] = "formats",
 };
 
 const char *dr_delivery_key_name(dr_delivery_key k)
@@ -231,7 +231,7 @@ static int delivery_key(parse_ctx *ctx, dr_config_delivery *d, const char *key, 
     if (k == DR_DK_COUNT)
         return config_fail(ctx, "unknown key %s in [delivery %s]: expected kind, url, user, credentials_file, "
                            "recipients, recipients_query, from, reply_to, subject, retries, backoff, manifest, "
-                           "latest, known_hosts, private_key or option", Q(key, qk), d->name);
+                           "latest, known_hosts, private_key, formats or option", Q(key, qk), d->name);
     if (*value == '\0')
         return config_fail(ctx, "key '%s' is empty", key);
     switch ((dr_delivery_key)k) {

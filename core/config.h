@@ -50,7 +50,7 @@ typedef struct dr_settings {
 typedef enum dr_delivery_key {
     DR_DK_KIND, DR_DK_URL, DR_DK_USER, DR_DK_CREDENTIALS_FILE, DR_DK_RECIPIENTS, DR_DK_RECIPIENTS_QUERY,
     DR_DK_FROM, DR_DK_REPLY_TO, DR_DK_SUBJECT, DR_DK_RETRIES, DR_DK_BACKOFF, DR_DK_MANIFEST, DR_DK_LATEST,
-    DR_DK_KNOWN_HOSTS, DR_DK_PRIVATE_KEY, DR_DK_COUNT
+    DR_DK_KNOWN_HOSTS, DR_DK_PRIVATE_KEY, DR_DK_FORMATS, DR_DK_COUNT
 } dr_delivery_key;
 
 /** The name of key @p k as written in the file ("credentials_file"). */

@@ -639,6 +639,25 @@ static void join_recipients(const rcpt_list *r, char *out, size_t size)
         out[size - 1] = '\0';
 }
 
+#define DR_MAX_FORMATS_DELIVERED 16
+
+/* Is @p format in the comma list @p list (NULL: every format)? */
+static int format_listed(const char *list, const char *format)
+{
+    size_t n = strlen(format);
+    if (list == NULL)
+        return 1;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t k = strcspn(p, ", \t");
+        if (k == n && strncmp(p, format, n) == 0)
+            return 1;
+        p += k;
+    }
+    return 0;
+}
+
 /* One destination: recipients, record, attempts, record. DR_EDELIVERY for its failure. */
 static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, const dr_delivery_run *run,
                              const char *subject, const char *text, const char *html, char *fail_msg, size_t fail_size,
@@ -679,6 +698,17 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
             have_secret = 1;
         }
     }
+    /* the files of this destination: those of its 'formats' (all when not set) */
+    dr_delivery_file files[DR_MAX_FORMATS_DELIVERED];
+    size_t nfiles = 0;
+    for (size_t i = 0; i < run->nfiles && nfiles < DR_MAX_FORMATS_DELIVERED; i++)
+        if (format_listed(d->cfg->values[DR_DK_FORMATS], run->files[i].format))
+            files[nfiles++] = run->files[i];
+    if (st == DR_OK && nfiles == 0) {
+        snprintf(errbuf, sizeof errbuf, "none of the run's files is of the formats '%s' of this destination",
+                 cfg_value(d, DR_DK_FORMATS));
+        st = DR_EDATA;
+    }
     while (st == DR_OK && attempts < max_attempts) {
         dr_delivery_host host = {d, log};
         dr_delivery_args a;
@@ -690,8 +720,8 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
         a.body_text = text;
         a.body_html = html;
         a.run = run->info;
-        a.files = run->files;
-        a.nfiles = run->nfiles;
+        a.files = files;
+        a.nfiles = nfiles;
         a.attempt = ++attempts;
         ds = d->desc->deliver(&a);
         errbuf[sizeof errbuf - 1] = '\0';
@@ -735,7 +765,8 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
         snprintf(fail_msg, fail_size, "run %s is saved, but delivery %s failed after %u attempt%s: %.600s (send it "
                  "again with 'dynoreport deliver --run-id %s --to %s')", run->info->run_id, name, attempts,
                  attempts == 1 ? "" : "s", shown_err, run->info->run_id, name);
-        dr_log_msg(log, DR_LOG_ERROR, "error: %s", fail_msg);
+        if (plan->n > 1) /* the command's message names the first failure only */
+            dr_log_msg(log, DR_LOG_ERROR, "error: %s", fail_msg);
         st = DR_EDELIVERY;
     }
 cleanup:

@@ -82,6 +82,10 @@ static dr_delivery_status mail_check(const dr_delivery_args *a)
 /* A curl result as the ABI's status: what may pass (a connection, a 4xx) is retried. */
 static dr_delivery_status classify(CURLcode rc, long response)
 {
+    if (response >= 500) /* the server said no for good (530, 535, 550, 554 ...) */
+        return DR_DELIVERY_EFAIL;
+    if (response >= 400)
+        return DR_DELIVERY_ETEMP;
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -96,7 +100,7 @@ static dr_delivery_status classify(CURLcode rc, long response)
     case CURLE_OUT_OF_MEMORY:
         return DR_DELIVERY_ENOMEM;
     default:
-        return response >= 400 && response < 500 ? DR_DELIVERY_ETEMP : DR_DELIVERY_EFAIL;
+        return DR_DELIVERY_EFAIL;
     }
 }
 

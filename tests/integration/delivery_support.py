@@ -78,7 +78,8 @@ class SmtpServer:
         def authenticator(srv, session, envelope, mechanism, auth_data):
             ok = auth is not None and auth_data.login.decode() == auth[0] and auth_data.password.decode() == auth[1]
             server.logins.append((mechanism, ok))
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd sends the 235 / 535 reply itself
+            return AuthResult(success=ok, handled=False)
 
         kwargs, ssl_ctx = {}, None
         if tls:
@@ -89,7 +90,8 @@ class SmtpServer:
         elif tls == "smtps":
             kwargs.update(ssl_context=ssl_ctx)  # TLS from the first byte
         if auth:
-            kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=bool(tls))
+            # over SMTPS the whole session is TLS, but aiosmtpd only knows of STARTTLS's
+            kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=tls == "starttls")
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **kwargs)
         self.controller.start()
 
