@@ -75,6 +75,7 @@ static dr_delivery_status classify(CURLcode rc)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_SSH:
+    case CURLE_FAILED_INIT: /* libcurl's libssh2 code: "Failure establishing ssh session" (cut off) */
     case CURLE_QUOTE_ERROR:
     case CURLE_UPLOAD_FAILED:
         return DR_DELIVERY_ETEMP;
