@@ -508,9 +508,9 @@ class SourceIndexTests(drtest.ToolTestCase):
 
 # The schema version this build needs (DR_SCHEMA_VERSION, core/schema.h) and describes in
 # sql/schema_objects_check.sql, and the tables it owns there besides dynoreport_schema_version.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 OWNED_TABLES = ["report_run", "report_rep_performance_fact", "report_run_view", "report_run_principal_name",
-                "report_run_total"]
+                "report_run_total", "report_delivery"]
 
 
 def sql_dir_copy(testcase, migrations_upto=None):
@@ -807,7 +807,7 @@ class ObjectCheckTests(drtest.ToolTestCase):
         self.assertIn(f"schema version 4, and this dynoreport needs version {SCHEMA_VERSION}", err)
         rc, out, err = drtest.run_tool(["db", "init"], connect=db.odbc)
         self.assertEqual(rc, 0, err)
-        self.assertIn(f"schema at version {SCHEMA_VERSION} (2 migrations applied now)", err)
+        self.assertIn(f"schema at version {SCHEMA_VERSION} ({SCHEMA_VERSION - 4} migrations applied now)", err)
         self.assertNotIn("repaired", err)
         self.assertEqual(self.catalog(), fresh)
         self.assertEqual(admin_query(db, "SELECT comparison_for FROM dyno_crm.report_run"), [(None,)])
