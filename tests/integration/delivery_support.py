@@ -137,6 +137,50 @@ class Refuser:
         self.sock.close()
 
 
+class DroppingSmtp(Refuser):
+    """A plain SMTP server that accepts the envelope and DATA, reads part of the message
+    and then closes the connection: a server that disappears mid-transfer. self.count:
+    connections, self.cut: transfers cut short."""
+
+    def __init__(self):
+        self.cut = 0
+        super().__init__()
+
+    def _loop(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.count += 1
+            try:
+                self._serve(conn)
+            except OSError:
+                pass
+            conn.close()
+
+    def _serve(self, conn):
+        conn.settimeout(10)
+        f = conn.makefile("rb")
+        conn.sendall(b"220 127.0.0.1 ESMTP\r\n")
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                conn.sendall(b"250-127.0.0.1\r\n250 8BITMIME\r\n")
+            elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                conn.sendall(b"250 OK\r\n")
+            elif verb == b"DATA":
+                conn.sendall(b"354 go on\r\n")
+                f.read(2000)  # part of the message, then gone
+                self.cut += 1
+                return
+            else:
+                conn.sendall(b"502 no\r\n")
+
+
 class SshServer:
     """/usr/sbin/sshd -D on 127.0.0.1:PORT with its own config, host key and one authorized
     client key, for SFTP. root may log in (CI runs as root) with the key only. Files:

@@ -188,6 +188,18 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertEqual(server.messages, [])
         self.assert_no_secret(b"", err, [run_id])
 
+    def test_server_that_disappears_mid_transfer(self):
+        gone = delivery_support.DroppingSmtp()
+        self.addCleanup(gone.stop)
+        cfg = self.mail_config(None, self.make_dir(), url=f"smtp://127.0.0.1:{gone.port}", tls_line="option = tls=none\n",
+                               formats="csv,xlsx")
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv,xlsx")
+        self.assertEqual(rc, 76, err)
+        run_id = out.splitlines()[0]
+        self.assertEqual((gone.count, gone.cut), (3, 3))
+        self.assertEqual(self.records(run_id)[0][:4], ("managers", "mail", "failed", 3))
+        self.assert_no_secret(b"", err, [run_id])
+
     def test_server_that_disappears_then_deliver_again(self):
         gone = delivery_support.Refuser(greeting=b"220 127.0.0.1 ESMTP\r\n")
         self.addCleanup(gone.stop)
