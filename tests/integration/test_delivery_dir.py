@@ -88,6 +88,21 @@ class DirDeliveryTests(delivery_support.DeliveryTestCase):
         with open(paths_of(out)[0], "rb") as a, open(os.path.join(dest, os.path.basename(paths_of(out)[0])), "rb") as b:
             self.assertEqual(a.read(), b.read())
 
+    def test_job_summary_counts_failed_deliveries(self):
+        outdir = self.make_dir()
+        missing = os.path.join(self.make_dir(), "missing")
+        cfg = self.write_config(f"[job all]\ntenant = all\nprincipals = all\nperiod = 2026-03\n"
+                                f"output_dir = {outdir}\ndeliver = nowhere\n\n"
+                                f"[delivery nowhere]\nurl = file://{missing}\nretries = 0\n")
+        rc, out, err = drtest.run_tool(["--config", cfg, "job", "all"])
+        self.assertEqual(rc, 76, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 4, out)  # both tenants' runs saved and written
+        self.assertIn("job all: the deliveries of 2 of 2 tenants failed (their runs are saved)", err)
+        self.assertEqual(err.count("a delivery for tenant"), 2, err)
+        for run_id in (lines[0], lines[2]):
+            self.assertEqual(self.records(run_id)[0][2:4], ("failed", 1))
+
     def test_deliver_unknown_run_and_usage(self):
         cfg = self.write_config(f"[delivery copy]\nurl = file://{self.make_dir()}\n")
         rc, _, err = drtest.run_tool(["--config", cfg, "deliver", "--run-id", "70b31dea-cf12-4291-8c66-c576e8aa2aca",
