@@ -271,21 +271,32 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* The ABI major and the size a descriptor starts with, against what this host speaks;
+   @p abi is "plugin" or "delivery", @p header the SDK header to rebuild against. */
+static const char *check_version(uint32_t major, uint32_t size, int want, size_t min_size, const char *abi,
+                                 const char *header, char *why, size_t n)
+{
+    if (major != (uint32_t)want) {
+        snprintf(why, n, "it was built for %s ABI %u, this dynoreport speaks %s ABI %d (rebuild it against this "
+                 "version's <dynoreport/%s>)", abi, (unsigned)major, abi, want, header);
+        return why;
+    }
+    if (size < min_size) {
+        snprintf(why, n, "its %s descriptor is %u bytes, smaller than the %zu of %s ABI %d.0", abi, (unsigned)size,
+                 min_size, abi, want);
+        return why;
+    }
+    return NULL;
+}
+
 static const char *check_descriptor(const dr_plugin *d, const char *expect_name, char *why, size_t n)
 {
+    const char *problem;
     if (d == NULL)
         return "its entry point returned no descriptor";
-    if (d->abi_major != DR_PLUGIN_ABI_MAJOR) {
-        snprintf(why, n, "it was built for plugin ABI %u, this dynoreport speaks ABI %d "
-                 "(rebuild it against this version's <dynoreport/plugin.h>)",
-                 (unsigned)d->abi_major, DR_PLUGIN_ABI_MAJOR);
-        return why;
-    }
-    if (d->size < DR_PLUGIN_MIN_SIZE) {
-        snprintf(why, n, "its descriptor is %u bytes, smaller than the %zu of ABI %d.0",
-                 (unsigned)d->size, (size_t)DR_PLUGIN_MIN_SIZE, DR_PLUGIN_ABI_MAJOR);
-        return why;
-    }
+    if ((problem = check_version(d->abi_major, d->size, DR_PLUGIN_ABI_MAJOR, DR_PLUGIN_MIN_SIZE, "plugin",
+                                 "plugin.h", why, n)) != NULL)
+        return problem;
     if (!valid_name(d->name))
         return "its name is missing or not made of a-z, 0-9, '_' and '-' (at most 32)";
     if (!valid_name(d->extension))
@@ -376,69 +387,68 @@ cleanup:
     return st;
 }
 
+/* Undo a load_trusted. */
+static void release(void *dl, int fd)
+{
+    if (dl)
+        dlclose(dl);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* load_trusted, then the entry point @p symbol into *@p sym (NULL when the library has
+   none: the caller says what that means; *@p dl and *@p fd stay open either way). */
+static dr_status load_symbol(const char *path, const char *symbol, void **dl, int *fd, void **sym, dr_error *err)
+{
+    dr_status st = load_trusted(path, dl, fd, err);
+    /* POSIX: a function pointer is read from dlsym through a data pointer. */
+    *sym = st == DR_OK ? dlsym(*dl, symbol) : NULL;
+    return st;
+}
+
 dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
                          dr_error *err)
 {
     char shown[1024], why[256];
-    void *dl = NULL;
+    void *dl = NULL, *sym = NULL;
     int fd = -1;
     memset(out, 0, sizeof *out);
     out->fd = -1;
     dr_printable_copy(path, shown, sizeof shown);
-    dr_status st = load_trusted(path, &dl, &fd, err);
+    dr_status st = load_symbol(path, DR_PLUGIN_ENTRY_SYMBOL, &dl, &fd, &sym, err);
     if (st != DR_OK)
         return st;
-    /* POSIX: a function pointer is read from dlsym through a data pointer. */
-    void *sym = dlsym(dl, DR_PLUGIN_ENTRY_SYMBOL);
     if (sym == NULL) {
-        if (dlsym(dl, DR_DELIVERY_ENTRY_SYMBOL) != NULL) {
-            out->delivery_only = 1; /* a delivery plugin in the same directory: not a format */
-            st = dr_fail(err, DR_ECONFIG, "cannot use plugin '%s' as a format: it is a delivery plugin "
-                         "(it has '%s' but no '%s' entry point)", shown, DR_DELIVERY_ENTRY_SYMBOL,
-                         DR_PLUGIN_ENTRY_SYMBOL);
-        } else {
-            st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
-                         shown, DR_PLUGIN_ENTRY_SYMBOL);
-        }
-        goto cleanup;
+        out->delivery_only = dlsym(dl, DR_DELIVERY_ENTRY_SYMBOL) != NULL; /* not a format: a delivery */
+        st = out->delivery_only
+                 ? dr_fail(err, DR_ECONFIG, "cannot use plugin '%s' as a format: it is a delivery plugin (it has "
+                           "'%s' but no '%s' entry point)", shown, DR_DELIVERY_ENTRY_SYMBOL, DR_PLUGIN_ENTRY_SYMBOL)
+                 : dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point", shown,
+                           DR_PLUGIN_ENTRY_SYMBOL);
+        release(dl, fd);
+        return st;
     }
     dr_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
     const dr_plugin *desc = entry();
     const char *problem = check_descriptor(desc, expect_name, why, sizeof why);
     if (problem) {
-        st = dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
-        goto cleanup;
+        release(dl, fd);
+        return dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
     }
-    out->dl = dl;
-    out->desc = desc;
-    out->fd = fd;
+    *out = (dr_loaded_plugin){.dl = dl, .desc = desc, .fd = fd};
     snprintf(out->path, sizeof out->path, "%s", path);
-    dl = NULL;
-    fd = -1;
-cleanup:
-    if (dl)
-        dlclose(dl);
-    if (fd >= 0)
-        close(fd);
-    return st;
+    return DR_OK;
 }
 
 static const char *check_delivery(const dr_delivery *d, const char *expect_kind, char *why, size_t n)
 {
+    const char *problem;
     if (d == NULL)
         return "its delivery entry point returned no descriptor";
-    if (d->abi_major != DR_DELIVERY_ABI_MAJOR) {
-        snprintf(why, n, "it was built for delivery ABI %u, this dynoreport speaks delivery ABI %d "
-                 "(rebuild it against this version's <dynoreport/delivery.h>)",
-                 (unsigned)d->abi_major, DR_DELIVERY_ABI_MAJOR);
-        return why;
-    }
-    if (d->size < DR_DELIVERY_MIN_SIZE) {
-        snprintf(why, n, "its delivery descriptor is %u bytes, smaller than the %zu of delivery ABI %d.0",
-                 (unsigned)d->size, (size_t)DR_DELIVERY_MIN_SIZE, DR_DELIVERY_ABI_MAJOR);
-        return why;
-    }
+    if ((problem = check_version(d->abi_major, d->size, DR_DELIVERY_ABI_MAJOR, DR_DELIVERY_MIN_SIZE, "delivery",
+                                 "delivery.h", why, n)) != NULL)
+        return problem;
     if (!valid_name(d->kind))
         return "its kind is missing or not made of a-z, 0-9, '_' and '-' (at most 32)";
     if (d->deliver == NULL)
@@ -453,40 +463,28 @@ static const char *check_delivery(const dr_delivery *d, const char *expect_kind,
 dr_status dr_delivery_load(const char *path, const char *expect_kind, dr_loaded_delivery *out, dr_error *err)
 {
     char shown[1024], why[256];
-    void *dl = NULL;
+    void *dl = NULL, *sym = NULL;
     int fd = -1;
     memset(out, 0, sizeof *out);
     out->fd = -1;
     dr_printable_copy(path, shown, sizeof shown);
-    dr_status st = load_trusted(path, &dl, &fd, err);
+    dr_status st = load_symbol(path, DR_DELIVERY_ENTRY_SYMBOL, &dl, &fd, &sym, err);
     if (st != DR_OK)
         return st;
-    void *sym = dlsym(dl, DR_DELIVERY_ENTRY_SYMBOL);
-    if (sym == NULL) {
-        st = dr_fail(err, DR_ECONFIG, "cannot load delivery plugin '%s': it has no '%s' entry point", shown,
-                     DR_DELIVERY_ENTRY_SYMBOL);
-        goto cleanup;
+    const char *problem = sym == NULL ? "it has no '" DR_DELIVERY_ENTRY_SYMBOL "' entry point" : NULL;
+    const dr_delivery *desc = NULL;
+    if (sym) {
+        dr_delivery_entry_fn entry;
+        memcpy(&entry, &sym, sizeof entry);
+        problem = check_delivery(desc = entry(), expect_kind, why, sizeof why);
     }
-    dr_delivery_entry_fn entry;
-    memcpy(&entry, &sym, sizeof entry);
-    const dr_delivery *desc = entry();
-    const char *problem = check_delivery(desc, expect_kind, why, sizeof why);
     if (problem) {
-        st = dr_fail(err, DR_ECONFIG, "cannot use delivery plugin '%s': %s", shown, problem);
-        goto cleanup;
+        release(dl, fd);
+        return dr_fail(err, DR_ECONFIG, "cannot use delivery plugin '%s': %s", shown, problem);
     }
-    out->dl = dl;
-    out->desc = desc;
-    out->fd = fd;
+    *out = (dr_loaded_delivery){.dl = dl, .desc = desc, .fd = fd};
     snprintf(out->path, sizeof out->path, "%s", path);
-    dl = NULL;
-    fd = -1;
-cleanup:
-    if (dl)
-        dlclose(dl);
-    if (fd >= 0)
-        close(fd);
-    return st;
+    return DR_OK;
 }
 
 /* "DIR/NAME.so" into @p path, or DR_ECONFIG when it does not fit (never cut short). */

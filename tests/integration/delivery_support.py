@@ -124,12 +124,15 @@ class Refuser:
                 continue
             self.count += 1
             try:
-                if self.greeting:
-                    conn.sendall(self.greeting)
-                    time.sleep(0.05)
+                self._serve(conn)
             except OSError:
                 pass
             conn.close()
+
+    def _serve(self, conn):
+        if self.greeting:
+            conn.sendall(self.greeting)
+            time.sleep(0.05)
 
     def stop(self):
         self.running = False
@@ -145,19 +148,6 @@ class DroppingSmtp(Refuser):
     def __init__(self):
         self.cut = 0
         super().__init__()
-
-    def _loop(self):
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            self.count += 1
-            try:
-                self._serve(conn)
-            except OSError:
-                pass
-            conn.close()
 
     def _serve(self, conn):
         conn.settimeout(10)
