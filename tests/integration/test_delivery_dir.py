@@ -163,6 +163,46 @@ class DirDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertNotIn("hunter2", err)
 
 
+class ThirdPartyDeliveryTests(delivery_support.DeliveryTestCase):
+    """A delivery plugin built against the public SDK only (tests/plugins/spool.c, which
+    also holds a format), and one built for another delivery ABI (deliverabi.c)."""
+
+    def run_with(self, cfg, *extra):
+        return self.run_report(cfg, self.make_dir(), "--plugin-dir", os.environ["DYNOREPORT_TEST_PLUGIN_DIR"], *extra)
+
+    def test_plugin_with_both_entries_and_retries(self):
+        spool = os.path.join(self.make_dir(), "spool.txt")
+        cfg = self.write_config(f"[delivery s]\nkind = spool\noption = out={spool}\noption = fail_until=2\n"
+                                "retries = 3\nbackoff = 10ms\n")
+        rc, out, err = self.run_with(cfg, "--deliver", "s")
+        run_id, paths = self.assert_run_ok(rc, out, err)
+        size = os.path.getsize(paths[0])
+        name = os.path.basename(paths[0])
+        with open(spool, encoding="utf-8") as f:
+            self.assertEqual(f.read().splitlines(), [f"{name} {size} csv text/csv 1", f"{name} {size} csv text/csv 2"])
+        self.assertIn("delivery s: attempt 1 of 4 failed: attempt 1 fails on purpose", err)
+        self.assertIn("delivery s: failing on purpose", err)  # the plugin's log, through the host
+        self.assertEqual(self.records(run_id)[0][:5], ("s", "spool", "delivered", 2, "spooled 1 files"))
+        # the same file serves as a format too
+        rc, out, err = self.run_with(cfg, "--format", "spool")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(any(p.endswith(".spool") for p in out.splitlines()[1:]), out)
+
+    def test_plugin_refusals_before_any_database_work(self):
+        runs = drtest.count_runs(self.db)
+        for body, needle in (("kind = deliverabi\n", "built for delivery ABI 99"),
+                             ("kind = spool\n", "option out=FILE is required"),
+                             ("kind = spool\noption = colour=red\n", "unknown option 'colour' for kind spool")):
+            with self.subTest(body=body):
+                cfg = self.write_config("[delivery s]\n" + body)
+                rc, out, err = self.run_with(cfg, "--deliver", "s")
+                self.assertEqual(rc, 78, err)
+                self.assertIn(needle, err)
+                self.assertIn(f"{cfg}:", err)
+                self.assertEqual(out, "")
+        self.assertEqual(drtest.count_runs(self.db), runs)
+
+
 def paths_of(out):
     return out.splitlines()[1:]
 
