@@ -472,8 +472,8 @@ static int handler(parse_ctx *ctx, const char *section, const char *name, char *
     }
     if (strncmp(section, "delivery ", 9) == 0 && section[9] != '\0') {
         if (!delivery_name_valid(section + 9))
-            return config_fail(ctx, "section [%s]: expected [delivery NAME] with a NAME of letters, digits, "
-                               "'_', '-' and '.' (at most 64)", section);
+            return config_fail(ctx, "section %s: expected [delivery NAME] with a NAME of letters, digits, "
+                               "'_', '-' and '.' (at most 64)", Q(section, qn));
         dr_config_delivery *d = delivery_section(ctx, section + 9);
         if (d == NULL) {
             dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
@@ -651,8 +651,14 @@ static int parse_file(parse_ctx *ctx, FILE *f)
                 break;
             }
             *end = '\0';
-            if (strncmp(start + 1, "delivery ", 9) == 0 && start[10] != '\0' && delivery_name_valid(start + 10) &&
-                delivery_section(ctx, start + 10) == NULL)
+            /* a [delivery NAME] exists from its header on, even without keys */
+            if (strncmp(start + 1, "delivery ", 9) == 0 && !delivery_name_valid(start + 10)) {
+                char qs[DR_QUOTE_SIZE];
+                ok = config_fail(ctx, "section %s: expected [delivery NAME] with a NAME of letters, digits, "
+                                 "'_', '-' and '.' (at most 64)", Q(start + 1, qs));
+                break;
+            }
+            if (strncmp(start + 1, "delivery ", 9) == 0 && delivery_section(ctx, start + 10) == NULL)
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
             if (!replace_copy(&section, start + 1) || !replace_copy(&prev, ""))
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);

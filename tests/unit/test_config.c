@@ -401,6 +401,79 @@ static void test_reader_syntax(void)
     }
 }
 
+/* [delivery NAME] sections: values checked when read, defaults, what a kind requires, and
+   'deliver' naming sections that exist (docs/delivery.md). */
+static const struct {
+    const char *text;
+    int line;        /* 0: loads; else the error's line */
+    const char *msg; /* in the error */
+    unsigned retries, backoff_ms;
+    int manifest, latest;
+} deliveries[] = {
+    {"[delivery d]\n", 0, NULL, 2, 2000, 0, 0},                            /* all defaults, kind dir */
+    {"[delivery d]\nretries = 0\nbackoff = 10ms\nmanifest = yes\nlatest = true\n", 0, NULL, 0, 10, 1, 1},
+    {"[delivery d]\nretries = 10\nbackoff = 1.5s\nmanifest = off\n", 0, NULL, 10, 1500, 0, 0},
+    {"[delivery d]\nretries = 11\n", 2, "from 0 to 10", 0, 0, 0, 0},
+    {"[delivery d]\nretries = -1\n", 2, "whole number", 0, 0, 0, 0},
+    {"[delivery d]\nretries = 2x\n", 2, "whole number", 0, 0, 0, 0},
+    {"[delivery d]\nbackoff = 11min\n", 2, "at most 10min", 0, 0, 0, 0},
+    {"[delivery d]\nbackoff = fast\n", 2, "expected a duration", 0, 0, 0, 0},
+    {"[delivery d]\nlatest = maybe\n", 2, "expected yes or no", 0, 0, 0, 0},
+    {"[delivery d]\nretries = 1\nretries = 2\n", 3, "set twice", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtp://u:p@h:25\n", 3, "user name or password", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtp://h@x/\nfrom = a@b\nrecipients = c@d\n", 3, "user name", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtp://h/?a@b\nfrom = a@b\nrecipients = c@d\n", 0, NULL, 2, 2000, 0, 0},
+    {"[delivery d]\nurl = nourl\n", 2, "SCHEME://", 0, 0, 0, 0},
+    {"[delivery d]\nurl = https://h/x\n", 2, "file:///", 0, 0, 0, 0},           /* kind dir */
+    {"[delivery d]\nkind = mail\nurl = sftp://h/x\nfrom = a@b\nrecipients = c@d\n", 3, "smtps://", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nfrom = a@b\nrecipients = c@d\n", 2, "needs key 'url'", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtps://h\nfrom = a@b\n", 1, "'recipients' or", 0, 0, 0, 0},
+    {"[delivery d]\nkind = sftp\nurl = sftp://h/x\nknown_hosts = /k\nprivate_key = /p\n", 1, "needs key 'user'",
+     0, 0, 0, 0},
+    {"[delivery d]\nkind = sftp\nurl = smtp://h\nuser = u\nknown_hosts = /k\nprivate_key = /p\n", 3,
+     "sftp://HOST", 0, 0, 0, 0},
+    {"[delivery d]\ncredentials_file = pw\n", 2, "absolute path", 0, 0, 0, 0},
+    {"[delivery d]\nrecipients_query = q.sql\n", 2, "absolute path", 0, 0, 0, 0},
+    {"[delivery d]\nsubject = a\tb\n", 2, "control character", 0, 0, 0, 0},
+    {"[delivery d]\nfrom = a\rb@c\n", 2, "control character", 0, 0, 0, 0},
+    {"[delivery d]\noption = novalue\n", 2, "KEY=VALUE", 0, 0, 0, 0},
+    {"[delivery d]\noption = =v\n", 2, "KEY=VALUE", 0, 0, 0, 0},
+    {"[delivery d]\nport = 25\n", 2, "unknown key 'port' in [delivery d]", 0, 0, 0, 0},
+    {"[delivery d]\nurl =\n", 2, "is empty", 0, 0, 0, 0},
+    {"[delivery a/b]\n", 1, "[delivery NAME]", 0, 0, 0, 0},
+    {"[defaults]\ndeliver = d\n[delivery d]\n", 0, NULL, 2, 2000, 0, 0},        /* named before it exists */
+    {"[job j]\ndeliver = d, e\n[delivery d]\n", 2, "no [delivery e] section", 0, 0, 0, 0},
+    {"[defaults]\ndeliver = , ,\n[delivery d]\n", 2, "comma list", 0, 0, 0, 0},
+};
+
+static void test_delivery_sections(void)
+{
+    for (size_t i = 0; i < COUNT(deliveries); i++) {
+        dr_config cfg;
+        dr_error err = {0};
+        char path[32];
+        const char *text = deliveries[i].text;
+        dr_status st = load_text(text, strlen(text), &cfg, &err, path);
+        CHECK_INPUT((st == DR_OK) == (deliveries[i].line == 0), text, strlen(text));
+        if (st != DR_OK) {
+            char where[128];
+            snprintf(where, sizeof where, "%s:%d: ", path, deliveries[i].line);
+            CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, err.msg, strlen(err.msg));
+            CHECK_INPUT(strstr(err.msg, deliveries[i].msg) != NULL, err.msg, strlen(err.msg));
+            continue;
+        }
+        const dr_config_delivery *d = dr_config_delivery_find(&cfg, "d");
+        CHECK_INPUT(d != NULL && dr_config_delivery_find(&cfg, "e") == NULL, text, strlen(text));
+        if (d) {
+            CHECK_INPUT(d->retries == deliveries[i].retries && d->backoff_ms == deliveries[i].backoff_ms, text,
+                        strlen(text));
+            CHECK_INPUT(d->manifest == deliveries[i].manifest && d->latest == deliveries[i].latest, text,
+                        strlen(text));
+        }
+        dr_config_free(&cfg);
+    }
+}
+
 /* Long lines: 4 KiB (libinih refused 199 bytes) up to DR_CONFIG_MAX_LINE work, one byte more
    is refused naming the line; a NUL ends the line's text; opt continuation lines add. */
 static void test_reader_long_lines(void)
@@ -521,5 +594,6 @@ void dr_test_register(void)
     CU_add_test(s, "reader: syntax and line numbers", test_reader_syntax);
     CU_add_test(s, "reader: long lines, NUL, continuation", test_reader_long_lines);
     CU_add_test(s, "comma lists", test_split_list);
+    CU_add_test(s, "[delivery NAME] sections and deliver", test_delivery_sections);
     CU_add_test(s, "time zone form", test_tz_check);
 }
