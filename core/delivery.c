@@ -677,8 +677,12 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
     if (st == DR_EUNAVAILABLE || st == DR_ENOMEM || st == DR_EINTERRUPTED)
         goto cleanup; /* nothing can be recorded */
     join_recipients(&r, target, sizeof target);
-    if (strcmp(d->kind, "dir") != 0 && target[0] == '\0')
-        snprintf(target, sizeof target, "%s", cfg_value(d, DR_DK_URL));
+    if (target[0] == '\0' && d->cfg->values[DR_DK_URL]) /* until the plugin says where it went */
+        snprintf(target, sizeof target, "%s", d->cfg->values[DR_DK_URL]);
+    else if (target[0] == '\0' && run->nfiles > 0) /* dir into the output directory */
+        snprintf(target, sizeof target, "%.*s", (int)(strrchr(run->files[0].path, '/') ?
+                 strrchr(run->files[0].path, '/') - run->files[0].path : 1),
+                 strrchr(run->files[0].path, '/') ? run->files[0].path : ".");
     dr_status rst = record_start(db, run, d, target, id, sizeof id, err);
     if (rst != DR_OK) {
         st = rst;

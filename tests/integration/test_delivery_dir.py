@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 import unittest
 
 import delivery_support
@@ -87,6 +88,20 @@ class DirDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertEqual([r[:4] for r in rec], [("later", "dir", "failed", 3), ("later", "dir", "delivered", 1)])
         with open(paths_of(out)[0], "rb") as a, open(os.path.join(dest, os.path.basename(paths_of(out)[0])), "rb") as b:
             self.assertEqual(a.read(), b.read())
+        # what `runs show` prints of them (dr_delivery_print)
+        p = subprocess.run([os.environ["DYNOREPORT_DELIVERY_PRINT"], self.db.odbc, run_id], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        shown = p.stdout.splitlines()
+        self.assertEqual(shown[0], "deliveries:")
+        self.assertEqual([l for l in shown if not l.startswith("    ")],
+                         ["deliveries:", "  later (dir): failed after 3 attempts", "  later (dir): delivered after 1 attempt"])
+        self.assertEqual(sum(l.startswith("    error:    ") and "not-yet" in l for l in shown), 1, p.stdout)
+        self.assertEqual(sum(l.startswith("    target:   ") and dest in l for l in shown), 2, p.stdout)
+        self.assertEqual(sum(re.match(r"    finished: \d{4}-\d\d-\d\dT", l) is not None for l in shown), 2, p.stdout)
+        p = subprocess.run([os.environ["DYNOREPORT_DELIVERY_PRINT"], self.db.odbc, "70b31dea-cf12-4291-8c66-c576e8aa2aca"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((p.returncode, p.stdout), (0, "deliveries: none\n"), p.stderr)
 
     def test_job_summary_counts_failed_deliveries(self):
         outdir = self.make_dir()
