@@ -810,8 +810,14 @@ dr_status dr_delivery_execute(dr_delivery_plan *plan, dr_db *db, const dr_delive
             }
         }
         free(subject.p);
-        if (st == DR_OK && dr_interrupt_signal(plan->intr))
-            st = dr_interrupt_check(plan->intr, err);
+        int sig = dr_interrupt_signal(plan->intr);
+        if (st == DR_OK && sig) { /* the run is saved: say so, and what was not delivered */
+            st = dr_fail(err, DR_EINTERRUPTED, "interrupted by signal %d during the deliveries: run %s is saved "
+                         "and its files are in place; %zu of %zu deliveries were not done (send them with "
+                         "'dynoreport deliver --run-id %s')", sig, run->info->run_id, plan->n - i - 1 + nfailed,
+                         plan->n, run->info->run_id);
+            err->signal = sig;
+        }
     }
     free(text.p);
     free(html.p);

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import unittest
 
@@ -102,6 +103,34 @@ class DirDeliveryTests(delivery_support.DeliveryTestCase):
         p = subprocess.run([os.environ["DYNOREPORT_DELIVERY_PRINT"], self.db.odbc, "70b31dea-cf12-4291-8c66-c576e8aa2aca"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual((p.returncode, p.stdout), (0, "deliveries: none\n"), p.stderr)
+
+    def test_sigint_while_waiting_to_retry(self):
+        """SIGINT during the backoff: the attempt is recorded as failed, the run stays saved,
+        exit 130 with a message that says so (not 'nothing was saved')."""
+        outdir = self.make_dir()
+        missing = os.path.join(self.make_dir(), "missing")
+        cfg = self.write_config(f"[delivery slow]\nurl = file://{missing}\nretries = 1\nbackoff = 1min\n")
+        cmd = drtest.tool_command(["--config", cfg, "run", "--tenant", T1, "--all-principals", "--period", "2026-03",
+                                   "--output-dir", outdir, "--deliver", "slow"])
+        p = subprocess.Popen(cmd, env=drtest.tool_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        err = b""
+        while b"trying again" not in err:
+            line = p.stderr.readline()
+            self.assertTrue(line, f"the tool ended before its backoff: {err!r}")
+            err += line
+        p.send_signal(signal.SIGINT)
+        out, rest = p.communicate(timeout=30)
+        err = (err + rest).decode()
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn("during the deliveries: run", err)
+        self.assertIn("is saved and its files are in place", err)
+        self.assertNotIn("nothing was saved", err)
+        run_id = out.decode().splitlines()[0]
+        rec = self.records(run_id)
+        self.assertEqual(rec[0][2:4], ("failed", 1))
+        self.assertIn("interrupted", rec[0][5])
 
     def test_job_summary_counts_failed_deliveries(self):
         outdir = self.make_dir()
