@@ -579,17 +579,26 @@ static int backoff_wait(dr_interrupt *intr, unsigned long ms)
     return dr_interrupt_signal(intr) != 0;
 }
 
-/* Never a secret in a record or message: each occurrence of @p secret becomes "***". */
+/* Never a secret in a record or message: each occurrence of @p secret in @p text becomes
+   as many '*' (in place: the text never grows). */
 static void scrub(char *text, const char *secret)
 {
-    size_t sl = secret ? strlen(secret) : 0;
+    size_t sl = secret ? strlen(secret) : 0, pos = 0, len = strlen(text);
     char *hit;
-    if (sl == 0)
-        return;
-    while ((hit = memmem(text, strlen(text), secret, sl)) != NULL) {
-        memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
-        memcpy(hit, "***", 3);
+    while (sl > 0 && pos < len && (hit = memmem(text + pos, len - pos, secret, sl)) != NULL) {
+        memset(hit, '*', sl);
+        pos = (size_t)(hit - text) + sl;
     }
+}
+
+/* The directory part of @p path, for the record of a dir delivery into the output directory. */
+static void dir_part(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(out, size, ".");
+    else
+        snprintf(out, size, "%.*s", slash == path ? 1 : (int)(slash - path), path);
 }
 
 static dr_status record_start(dr_db *db, const dr_delivery_run *run, const destination *d, const char *target,
@@ -680,9 +689,7 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
     if (target[0] == '\0' && d->cfg->values[DR_DK_URL]) /* until the plugin says where it went */
         snprintf(target, sizeof target, "%s", d->cfg->values[DR_DK_URL]);
     else if (target[0] == '\0' && run->nfiles > 0) /* dir into the output directory */
-        snprintf(target, sizeof target, "%.*s", (int)(strrchr(run->files[0].path, '/') ?
-                 strrchr(run->files[0].path, '/') - run->files[0].path : 1),
-                 strrchr(run->files[0].path, '/') ? run->files[0].path : ".");
+        dir_part(run->files[0].path, target, sizeof target);
     dr_status rst = record_start(db, run, d, target, id, sizeof id, err);
     if (rst != DR_OK) {
         st = rst;
@@ -739,6 +746,8 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
         if (ds != DR_DELIVERY_ETEMP || attempts >= max_attempts)
             break;
         unsigned long wait = (unsigned long)d->cfg->backoff_ms << (attempts - 1 < 16 ? attempts - 1 : 16);
+        if (wait > 3600000UL) /* doubled, but never more than an hour */
+            wait = 3600000UL;
         char shown[1024];
         dr_printable_copy(errbuf, shown, sizeof shown);
         dr_log_msg(log, DR_LOG_WARN, "warning: delivery %s: attempt %u of %u failed: %s; trying again in %lu ms",

@@ -59,6 +59,16 @@ static void encode_word(const char *in, char *out, size_t size)
     }
 }
 
+/* Append @p line to *@p list; 0 when out of memory (the list is kept, to be freed). */
+static int add_line(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*list, line);
+    if (n == NULL)
+        return 0;
+    *list = n;
+    return 1;
+}
+
 static dr_delivery_status mail_check(const dr_delivery_args *a)
 {
     const char *tls = a->option(a->host, "tls"), *timeout = a->option(a->host, "timeout");
@@ -132,12 +142,10 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
         }
         char r[512];
         snprintf(r, sizeof r, "<%s>", a->recipients[i]);
-        struct curl_slist *n = curl_slist_append(rcpt, r);
-        if (n == NULL) {
+        if (!add_line(&rcpt, r)) {
             st = DR_DELIVERY_ENOMEM;
             goto cleanup;
         }
-        rcpt = n;
     }
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
     if (strncmp(a->url, "smtps://", 8) != 0 && !(tls && strcmp(tls, "none") == 0))
@@ -161,15 +169,12 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
     used = (size_t)snprintf(line, sizeof line, "To: ");
     for (size_t i = 0; i < a->nrecipients && used + 300 < sizeof line; i++)
         used += (size_t)snprintf(line + used, sizeof line - used, "%s<%s>", i ? ",\r\n " : "", to[i]);
-    if ((headers = curl_slist_append(headers, line)) == NULL) {
-        st = DR_DELIVERY_ENOMEM;
-        goto cleanup;
-    }
+    int ok = add_line(&headers, line);
     snprintf(line, sizeof line, "From: <%s>", a->from);
-    headers = curl_slist_append(headers, line);
+    ok = ok && add_line(&headers, line);
     if (a->reply_to[0]) {
         snprintf(line, sizeof line, "Reply-To: <%s>", a->reply_to);
-        headers = curl_slist_append(headers, line);
+        ok = ok && add_line(&headers, line);
     }
     if (is_ascii(a->subject))
         snprintf(subject, sizeof subject, "Subject: %s", a->subject);
@@ -178,17 +183,17 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
         encode_word(a->subject, enc, sizeof enc);
         snprintf(subject, sizeof subject, "Subject: %s", enc);
     }
-    headers = curl_slist_append(headers, subject);
+    ok = ok && add_line(&headers, subject);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S +0000", &tm);
-    headers = curl_slist_append(headers, date);
+    ok = ok && add_line(&headers, date);
     const char *at = strchr(a->from, '@');
     snprintf(idbuf, sizeof idbuf, "Message-ID: <%s.%u@%s>", a->run ? a->run->run_id : "run", a->attempt,
              at ? at + 1 : "dynoreport");
-    headers = curl_slist_append(headers, idbuf);
-    if (headers == NULL) {
+    ok = ok && add_line(&headers, idbuf);
+    if (!ok) {
         st = DR_DELIVERY_ENOMEM;
         goto cleanup;
     }
@@ -212,9 +217,10 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
     curl_mime_subparts(p, alt);
     alt = NULL; /* owned by the part now */
     curl_mime_type(p, "multipart/alternative");
-    alt_headers = curl_slist_append(NULL, "Content-Disposition: inline");
-    curl_mime_headers(p, alt_headers, 1);
-    alt_headers = NULL;
+    if (add_line(&alt_headers, "Content-Disposition: inline")) {
+        curl_mime_headers(p, alt_headers, 1);
+        alt_headers = NULL; /* owned by the part now */
+    }
     for (size_t i = 0; i < a->nfiles; i++) {
         p = curl_mime_addpart(mime);
         if (p == NULL || curl_mime_filedata(p, a->files[i].path) != CURLE_OK) {

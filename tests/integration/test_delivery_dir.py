@@ -232,6 +232,19 @@ class ThirdPartyDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertEqual(rc, 0, err)
         self.assertTrue(any(p.endswith(".spool") for p in out.splitlines()[1:]), out)
 
+    def test_a_secret_a_plugin_puts_in_its_error_is_scrubbed(self):
+        d = self.make_dir()
+        pw = delivery_support.private_file(d, "pw", "Leaky-Secret-42\n")
+        cfg = self.write_config(f"[delivery s]\nkind = spool\noption = out={os.path.join(d, 'out')}\n"
+                                f"option = leak=yes\ncredentials_file = {pw}\n")
+        rc, out, err = self.run_with(cfg, "--deliver", "s")
+        self.assertEqual(rc, 76, err)
+        self.assertNotIn("Leaky-Secret-42", err)
+        self.assertIn("login with password *************** refused", err)
+        rec = self.records(out.splitlines()[0])
+        self.assertNotIn("Leaky-Secret-42", repr(rec))
+        self.assertEqual(rec[0][2:4], ("failed", 1))
+
     def test_plugin_refusals_before_any_database_work(self):
         runs = drtest.count_runs(self.db)
         for body, needle in (("kind = deliverabi\n", "built for delivery ABI 99"),

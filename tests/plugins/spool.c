@@ -2,7 +2,9 @@
    as a third party would write them against the public SDK. The format writes one line
    per row; the delivery appends "NAME SIZE FORMAT CONTENT_TYPE ATTEMPT" per file to the
    file of its option `out`, and fails with DR_DELIVERY_ETEMP while `fail_until` (an
-   attempt number) is not reached, to show the host's retries. */
+   attempt number) is not reached, to show the host's retries. With `leak=yes` it breaks
+   the ABI's rule on purpose: its error and target hold the secret, which the host must
+   scrub before it shows or stores them. */
 #include <dynoreport/delivery.h>
 #include <dynoreport/plugin.h>
 
@@ -55,7 +57,11 @@ static dr_delivery_status spool_check(const dr_delivery_args *a)
 
 static dr_delivery_status spool_deliver(const dr_delivery_args *a)
 {
-    const char *until = a->option(a->host, "fail_until");
+    const char *until = a->option(a->host, "fail_until"), *leak = a->option(a->host, "leak");
+    if (leak && a->secret) {
+        snprintf(a->remote, a->remote_size, "spool://user:%s@host", a->secret);
+        return dr_delivery_error(a, DR_DELIVERY_EFAIL, "login with password %s refused", a->secret);
+    }
     FILE *f = fopen(a->option(a->host, "out"), "a");
     if (f == NULL)
         return dr_delivery_error(a, DR_DELIVERY_EFAIL, "cannot open the out file");
@@ -71,7 +77,7 @@ static dr_delivery_status spool_deliver(const dr_delivery_args *a)
     return DR_DELIVERY_OK;
 }
 
-static const char *const keys[] = {"out", "fail_until", NULL};
+static const char *const keys[] = {"out", "fail_until", "leak", NULL};
 
 static const dr_delivery delivery = {
     .abi_major = DR_DELIVERY_ABI_MAJOR, .size = sizeof(dr_delivery), .kind = "spool", .version = "1.0.0",
