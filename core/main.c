@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "delivery.h"
 #include "job.h"
 #include "odbc.h"
 #include "plugin_host.h"
@@ -478,6 +479,31 @@ static void print_plugin(void *ctx, const dr_loaded_plugin *p, const dr_error *l
     (*count)++;
 }
 
+/* The delivery plugins are listed after the formats, kept until then. */
+typedef struct plugin_listing {
+    int count;
+    char deliveries[32][1200];
+    size_t ndeliveries;
+} plugin_listing;
+
+static void print_plugin_entry(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err)
+{
+    print_plugin(&((plugin_listing *)ctx)->count, p, load_err);
+}
+
+static void keep_delivery(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err)
+{
+    plugin_listing *l = ctx;
+    if (l->ndeliveries >= sizeof l->deliveries / sizeof l->deliveries[0])
+        return;
+    if (load_err) { /* a delivery-only file that cannot be loaded: listed like a bad format */
+        printf("%-8s %-8s %-5s %s\n         error: %s\n", "?", "-", "-", d->path, load_err->msg);
+        return;
+    }
+    snprintf(l->deliveries[l->ndeliveries++], sizeof l->deliveries[0], "%-8s %-8.8s %-5u %.1100s", d->desc->kind,
+             d->desc->version ? d->desc->version : "-", (unsigned)d->desc->abi_major, d->path);
+}
+
 static dr_status cmd_plugins(dr_cli *cli, int argc, char **argv, dr_error *err)
 {
     static const struct option longopts[] = {{"plugin-dir", required_argument, NULL, OPT_PLUGINDIR},
@@ -493,7 +519,8 @@ static dr_status cmd_plugins(dr_cli *cli, int argc, char **argv, dr_error *err)
             dir = optarg;
         else if (c == OPT_HELP) {
             printf("Usage: dynoreport plugins [--plugin-dir DIR]\n\n"
-                   "List the output plugins found: name, version, ABI major, file, description.\n"
+                   "List the output plugins found: name, version, ABI major, file, description;\n"
+                   "then the delivery kinds: dir (built in) and the delivery plugins found.\n"
                    "This dynoreport speaks plugin ABI %d.%d.\n", DR_PLUGIN_ABI_MAJOR, DR_PLUGIN_ABI_MINOR);
             return DR_OK;
         } else
@@ -503,11 +530,18 @@ static dr_status cmd_plugins(dr_cli *cli, int argc, char **argv, dr_error *err)
     if (st != DR_OK)
         return st;
     dr_plugin_path pp;
-    int count = 0;
+    plugin_listing listing = {0};
     dr_plugin_path_init(&pp, dir);
     printf("%-8s %-8s %-5s %s\n", "NAME", "VERSION", "ABI", "FILE");
-    dr_plugin_foreach(&pp, print_plugin, &count);
+    dr_plugin_foreach(&pp, print_plugin_entry, keep_delivery, &listing);
     printf("(host plugin ABI %d.%d)\n", DR_PLUGIN_ABI_MAJOR, DR_PLUGIN_ABI_MINOR);
+    /* the delivery kinds ([delivery NAME] kind = ...): built in, then the plugins found */
+    const dr_delivery *dir_kind = dr_delivery_dir_builtin();
+    printf("\n%-8s %-8s %-5s %s\n%-8s %-8s %-5u %s\n", "DELIVERY", "VERSION", "ABI", "FILE", dir_kind->kind,
+           dir_kind->version, (unsigned)dir_kind->abi_major, "(built in)");
+    for (size_t i = 0; i < listing.ndeliveries; i++)
+        printf("%s\n", listing.deliveries[i]);
+    printf("(host delivery ABI %d.%d)\n", DR_DELIVERY_ABI_MAJOR, DR_DELIVERY_ABI_MINOR);
     for (size_t i = 0; i < pp.ndirs; i++)
         dr_log_msg(&cli->log, DR_LOG_DEBUG, "searched %s", pp.dirs[i]);
     dr_plugin_path_free(&pp);

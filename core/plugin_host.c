@@ -611,8 +611,30 @@ static void report_refused(void (*fn)(void *ctx, const dr_loaded_plugin *p, cons
     fn(ctx, &p, err);
 }
 
+/* The delivery side of a file of the search path, for dr_plugin_foreach: loaded and
+   reported to @p fn when it has a delivery entry; its error reported only when it has
+   nothing else (@p only). */
+static void list_delivery(void (*fn)(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err), void *ctx,
+                          const char *path, const char *kind, int only)
+{
+    dr_loaded_delivery d;
+    dr_error err = {0};
+    if (fn == NULL)
+        return;
+    if (dr_delivery_load(path, kind, &d, &err) == DR_OK) {
+        fn(ctx, &d, NULL);
+        dr_delivery_unload(&d);
+    } else if (only) {
+        memset(&d, 0, sizeof d);
+        d.fd = -1;
+        snprintf(d.path, sizeof d.path, "%s", path);
+        fn(ctx, &d, &err);
+    }
+}
+
 void dr_plugin_foreach(const dr_plugin_path *pp,
                        void (*fn)(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err),
+                       void (*delivery_fn)(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err),
                        void *ctx)
 {
     char *seen[256];
@@ -664,8 +686,9 @@ void dr_plugin_foreach(const dr_plugin_path *pp,
             } else if (dr_plugin_load(path, files[f], &p, &err) == DR_OK) {
                 fn(ctx, &p, NULL);
                 dr_plugin_unload(&p);
+                list_delivery(delivery_fn, ctx, path, files[f], 0);
             } else if (p.delivery_only) {
-                /* a delivery plugin (mail.so, sftp.so): not a format, not an error */
+                list_delivery(delivery_fn, ctx, path, files[f], 1); /* mail.so, sftp.so: not a format */
             } else {
                 report_refused(fn, ctx, path, &err);
             }

@@ -94,10 +94,13 @@ void dr_plugin_unload(dr_loaded_plugin *p);
  * Call @p fn for each loadable plugin in the search path (first of a name wins);
  * files that fail to load or are refused are reported with their error instead, and so
  * is a directory that is refused (relative, untrusted: p->path is the directory and
- * its files are not looked at).
+ * its files are not looked at). @p delivery_fn (may be NULL) is called for each file with
+ * a delivery entry (delivery.h), and with the error of a file that has only a delivery
+ * entry and fails to load as one.
  */
 void dr_plugin_foreach(const dr_plugin_path *pp,
                        void (*fn)(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err),
+                       void (*delivery_fn)(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err),
                        void *ctx);
 
 /**

@@ -245,6 +245,24 @@ class ThirdPartyDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertNotIn("Leaky-Secret-42", repr(rec))
         self.assertEqual(rec[0][2:4], ("failed", 1))
 
+    def test_plugins_lists_the_delivery_kinds(self):
+        build = os.environ["DYNOREPORT_BUILD_PLUGIN_DIR"]
+        rc, out, err = drtest.run_tool(["plugins", "--plugin-dir", build], plugin_path=False)
+        self.assertEqual(rc, 0, err)
+        head, deliveries = out.split("\nDELIVERY ", 1)
+        self.assertNotRegex(head, r"(?m)^(mail|sftp)\s")  # not formats
+        self.assertRegex(deliveries, r"(?m)^dir\s+1\.0\.0\s+1\s+\(built in\)$")
+        for kind in ("mail", "sftp"):
+            self.assertRegex(deliveries, rf"(?m)^{kind}\s+1\.0\.0\s+1\s+{re.escape(os.path.join(build, kind))}\.so$")
+        self.assertTrue(deliveries.rstrip().endswith("(host delivery ABI 1.0)"), out)
+        self.assertNotIn("error", out.lower())
+        rc, out, err = drtest.run_tool(["plugins", "--plugin-dir", os.environ["DYNOREPORT_TEST_PLUGIN_DIR"]],
+                                       plugin_path=False)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("built for delivery ABI 99", out)
+        self.assertRegex(out, r"(?m)^spool\s+1\.0\.0\s+1\s+.*spool\.so$")  # a format and a delivery
+        self.assertEqual(len(re.findall(r"(?m)^spool\s", out)), 2, out)
+
     def test_plugin_refusals_before_any_database_work(self):
         runs = drtest.count_runs(self.db)
         for body, needle in (("kind = deliverabi\n", "built for delivery ABI 99"),
