@@ -499,18 +499,16 @@ static dr_status plugin_file_path(const char *dir, const char *name, char *path,
                    name, size - 1);
 }
 
-dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
-                         dr_error *err)
+/* NAME.so in the first directory of the search path that has one: *@p found and its path
+   in @p path. Every directory must be absolute (checked first: a relative one is wrong
+   wherever it comes) and trusted up to the one that has it. */
+static dr_status find_file(const dr_plugin_path *pp, const char *name, char *path, size_t size, int *found,
+                           dr_error *err)
 {
-    char path[PATH_MAX], q[DR_QUOTE_SIZE], file[64];
+    char file[64];
     dr_status st = DR_OK;
-    memset(out, 0, sizeof *out);
-    out->fd = -1;
-    if (!valid_name(name))
-        return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
-                       dr_quote(name, strlen(name), q, sizeof q));
+    *found = 0;
     snprintf(file, sizeof file, "%s.so", name);
-    /* the form of every directory first: a relative one is wrong wherever it comes */
     for (size_t i = 0; i < pp->ndirs; i++) {
         int dfd = -1;
         if (pp->dirs[i][0] != '/' && (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
@@ -519,16 +517,34 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
     for (size_t i = 0; i < pp->ndirs; i++) {
         int dfd = -1;
         struct stat sb;
-        if ((st = plugin_file_path(pp->dirs[i], name, path, sizeof path, err)) != DR_OK ||
+        if ((st = plugin_file_path(pp->dirs[i], name, path, size, err)) != DR_OK ||
             (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
             return st;
         if (dfd < 0)
             continue;
-        int here = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        *found = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
         close(dfd);
-        if (here)
-            return dr_plugin_load(path, name, out, err);
+        if (*found)
+            return DR_OK;
     }
+    return DR_OK;
+}
+
+dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
+                         dr_error *err)
+{
+    char path[PATH_MAX], q[DR_QUOTE_SIZE];
+    dr_status st = DR_OK;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    if (!valid_name(name))
+        return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
+                       dr_quote(name, strlen(name), q, sizeof q));
+    int found = 0;
+    if ((st = find_file(pp, name, path, sizeof path, &found, err)) != DR_OK)
+        return st;
+    if (found)
+        return dr_plugin_load(path, name, out, err);
     char where[1024] = "";
     size_t used = 0;
     for (size_t i = 0; i < pp->ndirs && used < sizeof where; i++) {
@@ -546,27 +562,18 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
 
 dr_status dr_delivery_find(const dr_plugin_path *pp, const char *kind, dr_loaded_delivery *out, dr_error *err)
 {
-    char path[PATH_MAX], q[DR_QUOTE_SIZE], file[64];
+    char path[PATH_MAX], q[DR_QUOTE_SIZE];
     dr_status st = DR_OK;
     memset(out, 0, sizeof *out);
     out->fd = -1;
     if (!valid_name(kind))
         return dr_fail(err, DR_ECONFIG, "invalid delivery kind %s: expected a name such as dir, mail or sftp",
                        dr_quote(kind, strlen(kind), q, sizeof q));
-    snprintf(file, sizeof file, "%s.so", kind);
-    for (size_t i = 0; i < pp->ndirs; i++) {
-        int dfd = -1;
-        struct stat sb;
-        if ((st = plugin_file_path(pp->dirs[i], kind, path, sizeof path, err)) != DR_OK ||
-            (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
-            return st;
-        if (dfd < 0)
-            continue;
-        int here = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
-        close(dfd);
-        if (here)
-            return dr_delivery_load(path, kind, out, err);
-    }
+    int found = 0;
+    if ((st = find_file(pp, kind, path, sizeof path, &found, err)) != DR_OK)
+        return st;
+    if (found)
+        return dr_delivery_load(path, kind, out, err);
     return dr_fail(err, DR_ECONFIG, "unknown delivery kind '%s': no %s.so with a '%s' entry point in the "
                    "plugin path; built in: dir, mail, sftp", kind, kind, DR_DELIVERY_ENTRY_SYMBOL);
 }

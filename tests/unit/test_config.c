@@ -379,21 +379,30 @@ static const struct {
     {"[defaults]] x\ntz = UTC\n", 0, NULL, "UTC", NULL, NULL},                  /* inih: text after ']' */
 };
 
+/* Load @p text: 1 when it loads (then @p cfg is to be freed) and @p line is 0; else check
+   that the error is DR_ECONFIG at "PATH:LINE: " and holds @p msg, and return 0. */
+static int load_or_check_error(const char *text, int line, const char *msg, dr_config *cfg)
+{
+    dr_error err = {0};
+    char path[32], where[128];
+    dr_status st = load_text(text, strlen(text), cfg, &err, path);
+    CHECK_INPUT((st == DR_OK) == (line == 0), text, strlen(text));
+    if (st == DR_OK && line != 0)
+        dr_config_free(cfg);
+    if (st == DR_OK)
+        return line == 0;
+    snprintf(where, sizeof where, "%s:%d: ", path, line);
+    CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, err.msg, strlen(err.msg));
+    CHECK_INPUT(msg && strstr(err.msg, msg) != NULL, err.msg, strlen(err.msg));
+    return 0;
+}
+
 static void test_reader_syntax(void)
 {
     for (size_t i = 0; i < COUNT(syntax); i++) {
         dr_config cfg;
-        dr_error err = {0};
-        char path[32];
-        dr_status st = load_text(syntax[i].text, strlen(syntax[i].text), &cfg, &err, path);
-        CHECK_INPUT((st == DR_OK) == (syntax[i].line == 0), syntax[i].text, strlen(syntax[i].text));
-        if (st != DR_OK) {
-            char where[128];
-            snprintf(where, sizeof where, "%s:%d: ", path, syntax[i].line);
-            CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, syntax[i].text, strlen(syntax[i].text));
-            CHECK_INPUT(strstr(err.msg, syntax[i].msg) != NULL, syntax[i].text, strlen(syntax[i].text));
+        if (!load_or_check_error(syntax[i].text, syntax[i].line, syntax[i].msg, &cfg))
             continue;
-        }
         CHECK_INPUT(same(cfg.defaults.tz, syntax[i].tz), syntax[i].text, strlen(syntax[i].text));
         CHECK_INPUT(same(cfg.defaults.name, syntax[i].name), syntax[i].text, strlen(syntax[i].text));
         CHECK_INPUT(same(cfg.connect, syntax[i].connect), syntax[i].text, strlen(syntax[i].text));
@@ -450,18 +459,9 @@ static void test_delivery_sections(void)
 {
     for (size_t i = 0; i < COUNT(deliveries); i++) {
         dr_config cfg;
-        dr_error err = {0};
-        char path[32];
         const char *text = deliveries[i].text;
-        dr_status st = load_text(text, strlen(text), &cfg, &err, path);
-        CHECK_INPUT((st == DR_OK) == (deliveries[i].line == 0), text, strlen(text));
-        if (st != DR_OK) {
-            char where[128];
-            snprintf(where, sizeof where, "%s:%d: ", path, deliveries[i].line);
-            CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, err.msg, strlen(err.msg));
-            CHECK_INPUT(strstr(err.msg, deliveries[i].msg) != NULL, err.msg, strlen(err.msg));
+        if (!load_or_check_error(text, deliveries[i].line, deliveries[i].msg, &cfg))
             continue;
-        }
         const dr_config_delivery *d = dr_config_delivery_find(&cfg, "d");
         CHECK_INPUT(d != NULL && dr_config_delivery_find(&cfg, "e") == NULL, text, strlen(text));
         if (d) {
