@@ -434,8 +434,8 @@ static dr_status build_bodies(dr_db *db, const dr_delivery_run *run, sbuf *text,
         sb_printf(text, "  (no rep in this period)\n");
         sb_printf(html, "<li>(no rep in this period)</li>\n");
     }
-    sb_printf(text, "\nFiles:\n");
-    sb_printf(html, "</ol>\n<p>Files:</p>\n<ul>\n");
+    sb_printf(text, "\nFiles of the run:\n");
+    sb_printf(html, "</ol>\n<p>Files of the run:</p>\n<ul>\n");
     for (size_t f = 0; f < run->nfiles; f++) {
         sb_printf(text, "  %s\n", run->files[f].name);
         sb_printf(html, "<li>");
