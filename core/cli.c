@@ -199,6 +199,27 @@ dr_status dr_cli_plan(dr_cli *cli, const dr_settings *job, dr_output_request *ou
     return st;
 }
 
+dr_status dr_cli_deliveries(dr_cli *cli, const dr_settings *job, const char *const *names, size_t nnames,
+                            const char *plugin_dir, dr_strstore *store, dr_delivery_plan **plan, dr_error *err)
+{
+    const char *list[DR_MAX_DELIVERIES + 1];
+    size_t n = 0;
+    int from_cli = nnames > 0;
+    const char *conf = job && job->deliver ? job->deliver : cli->cfg.defaults.deliver;
+    *plan = NULL;
+    for (size_t i = 0; i < nnames || (!from_cli && conf && i == 0); i++) {
+        char *b = dr_strstore_dup(store, from_cli ? names[i] : conf);
+        if (b == NULL)
+            return dr_fail(err, DR_ENOMEM, "out of memory");
+        if (dr_split_list(b, list, DR_MAX_DELIVERIES + 1, &n) < 0 || n > DR_MAX_DELIVERIES)
+            return dr_fail(err, from_cli ? DR_EUSAGE : DR_ECONFIG, "more than %d destinations to deliver to",
+                           DR_MAX_DELIVERIES);
+        if (from_cli && n == 0)
+            return dr_fail_usage(err, "empty --deliver or --to%s: expected NAME[,NAME...]", NULL);
+    }
+    return dr_delivery_plan_build(&cli->cfg, list, n, from_cli, plugin_dir, &cli->log, &cli->intr, plan, err);
+}
+
 dr_status dr_cli_add_principals(dr_run_request *req, const char *arg, dr_strstore *store, dr_error *err)
 {
     char *b = dr_strstore_dup(store, arg);

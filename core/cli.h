@@ -81,7 +81,8 @@ dr_status dr_cli_connection(dr_cli *cli, dr_error *err);
 
 /** getopt_long values of the long options (beyond any char). */
 enum { OPT_TENANT = 256, OPT_PRINCIPAL, OPT_ALL, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_TZ, OPT_FORMAT,
-       OPT_OUTDIR, OPT_NAME, OPT_OPT, OPT_NOPERSIST, OPT_PLUGINDIR, OPT_RUNID, OPT_INDEXES, OPT_COMPARE, OPT_HELP };
+       OPT_OUTDIR, OPT_NAME, OPT_OPT, OPT_NOPERSIST, OPT_PLUGINDIR, OPT_RUNID, OPT_INDEXES, OPT_COMPARE, OPT_HELP,
+       OPT_DELIVER, OPT_TO_DEST /* delivery (docs/delivery.md) */ };
 
 /** The output options every report command takes (for its getopt_long table). */
 #define OUTPUT_LONGOPTS                                                                           \
@@ -108,6 +109,14 @@ dr_status dr_cli_output_option(int c, const char *arg, dr_output_request *out, d
 /** The output plan of a command: precedence applied (config.c), plugins loaded and checked. */
 dr_status dr_cli_plan(dr_cli *cli, const dr_settings *job, dr_output_request *out, dr_strstore *store,
                       dr_output_plan **plan, dr_error *err);
+
+/**
+ * The destinations of a command: @p names (from --deliver / --to, each a comma list) when
+ * given, else the 'deliver' of the [job] @p job (may be NULL), else of [defaults]; loaded
+ * and checked before any database work (dr_delivery_plan_build). *@p plan is NULL for none.
+ */
+dr_status dr_cli_deliveries(dr_cli *cli, const dr_settings *job, const char *const *names, size_t nnames,
+                            const char *plugin_dir, dr_strstore *store, dr_delivery_plan **plan, dr_error *err);
 
 /** --principal LIST: each USER:UUID / GROUP:UUID appended to @p req. */
 dr_status dr_cli_add_principals(dr_run_request *req, const char *arg, dr_strstore *store, dr_error *err);

@@ -76,6 +76,12 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
         {"principals", &s->principals, 1}, {"period", &s->period, 1},
         {"currency", &s->currency, 0},     {"compare", &s->compare, 0},
     };
+    if (strcmp(key, "deliver") == 0) {
+        if (*value == '\0')
+            return config_fail(ctx, "key 'deliver' is empty: expected a comma list of [delivery NAME] names");
+        s->deliver_line = ctx->line;
+        return set_string(ctx, &s->deliver, key, value);
+    }
     if (strcmp(key, "opt") == 0) {
         char qv[DR_QUOTE_SIZE];
         if (s->nopts >= DR_CONFIG_MAX_OPTS)
@@ -153,6 +159,276 @@ static int set_timeout(parse_ctx *ctx, char *slot, size_t slot_size, const char 
     return 1;
 }
 
+/* ---- [delivery NAME] ------------------------------------------------------------------ */
+
+static const char *const delivery_keys[DR_DK_COUNT] = {
+    [DR_DK_KIND] = "kind", [DR_DK_URL] = "url", [DR_DK_USER] = "user",
+    [DR_DK_CREDENTIALS_FILE] = "credentials_file", [DR_DK_RECIPIENTS] = "recipients",
+    [DR_DK_RECIPIENTS_QUERY] = "recipients_query", [DR_DK_FROM] = "from", [DR_DK_REPLY_TO] = "reply_to",
+    [DR_DK_SUBJECT] = "subject", [DR_DK_RETRIES] = "retries", [DR_DK_BACKOFF] = "backoff",
+    [DR_DK_MANIFEST] = "manifest", [DR_DK_LATEST] = "latest", [DR_DK_KNOWN_HOSTS] = "known_hosts",
+    [DR_DK_PRIVATE_KEY] = "private_key", [DR_DK_FORMATS] = "formats",
+};
+
+const char *dr_delivery_key_name(dr_delivery_key k)
+{
+    return (unsigned)k < DR_DK_COUNT ? delivery_keys[k] : "?";
+}
+
+/* Any control byte (CR, LF, TAB, ...): refused in values that end up in mail headers. */
+static int has_control(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || *v == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* yes/no for manifest and latest. */
+static int parse_bool(const char *v, int *out)
+{
+    if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+        return *out = 1, 1;
+    if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+        return *out = 0, 1;
+    return 0;
+}
+
+/* The scheme of a URL ("smtp" of "smtp://host"), lower-case, into @p out; 0 when none. */
+static int url_scheme(const char *url, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; url[i] && url[i] != ':' && i + 1 < size; i++) {
+        char c = url[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+'))
+            return 0;
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    out[i] = '\0';
+    return i > 0 && strncmp(url + i, "://", 3) == 0;
+}
+
+static int delivery_key(parse_ctx *ctx, dr_config_delivery *d, const char *key, const char *value)
+{
+    char qv[DR_QUOTE_SIZE], qk[DR_QUOTE_SIZE];
+    if (strcmp(key, "option") == 0) {
+        const char *eq = strchr(value, '=');
+        if (d->noptions >= DR_DELIVERY_MAX_OPTIONS)
+            return config_fail(ctx, "too many 'option' keys in [delivery %s] (at most %d)", d->name,
+                               DR_DELIVERY_MAX_OPTIONS);
+        if (eq == NULL || eq == value)
+            return config_fail(ctx, "key 'option' has value %s: expected KEY=VALUE", Q(value, qv));
+        if ((d->options[d->noptions] = strdup(value)) == NULL) {
+            dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+            return 0;
+        }
+        d->option_lines[d->noptions++] = ctx->line;
+        return 1;
+    }
+    size_t k = 0;
+    while (k < DR_DK_COUNT && strcmp(key, delivery_keys[k]) != 0)
+        k++;
+    if (k == DR_DK_COUNT)
+        return config_fail(ctx, "unknown key %s in [delivery %s]: expected kind, url, user, credentials_file, "
+                           "recipients, recipients_query, from, reply_to, subject, retries, backoff, manifest, "
+                           "latest, known_hosts, private_key, formats or option", Q(key, qk), d->name);
+    if (*value == '\0')
+        return config_fail(ctx, "key '%s' is empty", key);
+    switch ((dr_delivery_key)k) {
+    case DR_DK_CREDENTIALS_FILE:
+    case DR_DK_RECIPIENTS_QUERY:
+    case DR_DK_KNOWN_HOSTS:
+    case DR_DK_PRIVATE_KEY:
+        if (*value != '/')
+            return config_fail(ctx, "key '%s' has value %s: expected an absolute path", key, Q(value, qv));
+        break;
+    case DR_DK_URL: {
+        char scheme[16];
+        const char *auth = strstr(value, "://");
+        if (!url_scheme(value, scheme, sizeof scheme))
+            return config_fail(ctx, "key 'url' has value %s: expected SCHEME://HOST[:PORT][/PATH] such as "
+                               "smtp://mail.example.com:587, smtps://..., sftp://host/dir or file:///dir",
+                               Q(value, qv));
+        /* user:password@ in a URL would be in every message and record that shows it */
+        size_t alen = strcspn(auth + 3, "/?#");
+        if (memchr(auth + 3, '@', alen) != NULL)
+            return config_fail(ctx, "key 'url' holds a user name or password ('...@'): put the user in "
+                               "'user' and the password in 'credentials_file'");
+        if (has_control(value))
+            return config_fail(ctx, "key 'url' holds a control character");
+        break;
+    }
+    case DR_DK_RETRIES: {
+        char *end = NULL;
+        errno = 0;
+        unsigned long n = strtoul(value, &end, 10);
+        if (*value < '0' || *value > '9' || *end || errno || n > DR_DELIVERY_MAX_RETRIES)
+            return config_fail(ctx, "key 'retries' has value %s: expected a whole number from 0 to %d",
+                               Q(value, qv), DR_DELIVERY_MAX_RETRIES);
+        d->retries = (unsigned)n;
+        break;
+    }
+    case DR_DK_BACKOFF: {
+        char ms[32] = "";
+        if (!set_timeout(ctx, ms, sizeof ms, key, value))
+            return 0;
+        long long v = strtoll(ms, NULL, 10);
+        if (v > 600000)
+            return config_fail(ctx, "key 'backoff' has value %s: expected at most 10min", Q(value, qv));
+        d->backoff_ms = (unsigned)v;
+        break;
+    }
+    case DR_DK_MANIFEST:
+    case DR_DK_LATEST:
+        if (!parse_bool(value, k == DR_DK_MANIFEST ? &d->manifest : &d->latest))
+            return config_fail(ctx, "key '%s' has value %s: expected yes or no", key, Q(value, qv));
+        break;
+    case DR_DK_FROM:
+    case DR_DK_REPLY_TO:
+    case DR_DK_RECIPIENTS:
+    case DR_DK_SUBJECT:
+        /* a CR or LF here would start a new mail header (header injection) */
+        if (has_control(value))
+            return config_fail(ctx, "key '%s' holds a control character (CR, LF, TAB ...): refused, it "
+                               "could add a mail header", key);
+        break;
+    default:
+        break;
+    }
+    if (d->values[k] != NULL)
+        return config_fail(ctx, "key '%s' is set twice", key);
+    if ((d->values[k] = strdup(value)) == NULL) {
+        dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+        return 0;
+    }
+    d->lines[k] = ctx->line;
+    return 1;
+}
+
+/* The [delivery NAME] of @p name, created at its first line. */
+static dr_config_delivery *delivery_section(parse_ctx *ctx, const char *name)
+{
+    dr_config *cfg = ctx->cfg;
+    for (size_t i = 0; i < cfg->ndeliveries; i++)
+        if (strcmp(cfg->deliveries[i].name, name) == 0)
+            return &cfg->deliveries[i];
+    dr_config_delivery *nd = realloc(cfg->deliveries, (cfg->ndeliveries + 1) * sizeof *nd);
+    if (nd == NULL)
+        return NULL;
+    cfg->deliveries = nd;
+    dr_config_delivery *d = &nd[cfg->ndeliveries];
+    memset(d, 0, sizeof *d);
+    d->retries = 2;
+    d->backoff_ms = 2000;
+    d->line = ctx->line;
+    if ((d->name = strdup(name)) == NULL)
+        return NULL;
+    cfg->ndeliveries++;
+    return d;
+}
+
+/* A destination name: what --deliver and deliver = carry. */
+static int delivery_name_valid(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 64)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/* After the whole file: what each kind needs, and every 'deliver' names a section. */
+static int check_deliveries(parse_ctx *ctx)
+{
+    dr_config *cfg = ctx->cfg;
+    char q[DR_QUOTE_SIZE];
+    for (size_t i = 0; i < cfg->ndeliveries; i++) {
+        dr_config_delivery *d = &cfg->deliveries[i];
+        const char *kind = d->values[DR_DK_KIND] ? d->values[DR_DK_KIND] : "dir";
+        const char *url = d->values[DR_DK_URL];
+        char scheme[16] = "";
+        ctx->line = d->lines[DR_DK_KIND] ? d->lines[DR_DK_KIND] : d->line;
+        if (url)
+            url_scheme(url, scheme, sizeof scheme);
+        if (strcmp(kind, "mail") == 0) {
+            if (!url)
+                return config_fail(ctx, "[delivery %s] of kind mail needs key 'url' (smtp://HOST:PORT or "
+                                   "smtps://HOST:PORT)", d->name);
+            ctx->line = d->lines[DR_DK_URL];
+            if (strcmp(scheme, "smtp") != 0 && strcmp(scheme, "smtps") != 0)
+                return config_fail(ctx, "key 'url' has value %s: expected smtp://HOST[:PORT] or "
+                                   "smtps://HOST[:PORT] for kind mail", Q(url, q));
+            ctx->line = d->line;
+            if (!d->values[DR_DK_FROM])
+                return config_fail(ctx, "[delivery %s] of kind mail needs key 'from'", d->name);
+            if (!d->values[DR_DK_RECIPIENTS] && !d->values[DR_DK_RECIPIENTS_QUERY])
+                return config_fail(ctx, "[delivery %s] of kind mail needs key 'recipients' or "
+                                   "'recipients_query'", d->name);
+        } else if (strcmp(kind, "sftp") == 0) {
+            if (!url)
+                return config_fail(ctx, "[delivery %s] of kind sftp needs key 'url' (sftp://HOST[:PORT]/DIR)",
+                                   d->name);
+            ctx->line = d->lines[DR_DK_URL];
+            if (strcmp(scheme, "sftp") != 0)
+                return config_fail(ctx, "key 'url' has value %s: expected sftp://HOST[:PORT]/DIR for kind sftp",
+                                   Q(url, q));
+            ctx->line = d->line;
+            if (!d->values[DR_DK_KNOWN_HOSTS])
+                return config_fail(ctx, "[delivery %s] of kind sftp needs key 'known_hosts' (the server's "
+                                   "host key is always checked)", d->name);
+            if (!d->values[DR_DK_PRIVATE_KEY])
+                return config_fail(ctx, "[delivery %s] of kind sftp needs key 'private_key'", d->name);
+            if (!d->values[DR_DK_USER])
+                return config_fail(ctx, "[delivery %s] of kind sftp needs key 'user'", d->name);
+        } else if (strcmp(kind, "dir") == 0) {
+            ctx->line = d->lines[DR_DK_URL];
+            if (url && strcmp(scheme, "file") != 0)
+                return config_fail(ctx, "key 'url' has value %s: expected file:///ABSOLUTE/DIR for kind dir",
+                                   Q(url, q));
+        }
+    }
+    const dr_settings *blocks[1 + 1024];
+    size_t nblocks = 0;
+    blocks[nblocks++] = &cfg->defaults;
+    for (size_t j = 0; j < cfg->njobs && nblocks < sizeof blocks / sizeof blocks[0]; j++)
+        blocks[nblocks++] = &cfg->jobs[j].s;
+    for (size_t b = 0; b < nblocks; b++) {
+        const dr_settings *s = blocks[b];
+        if (!s->deliver)
+            continue;
+        char *copy = strdup(s->deliver);
+        const char *names[DR_DELIVERY_MAX_OPTIONS];
+        size_t n = 0;
+        ctx->line = s->deliver_line;
+        if (copy == NULL) {
+            dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+            return 0;
+        }
+        int ok = dr_split_list(copy, names, DR_DELIVERY_MAX_OPTIONS, &n) == 0 && n > 0;
+        if (!ok)
+            config_fail(ctx, "key 'deliver' has value %s: expected a comma list of at most %d [delivery NAME] "
+                        "names", Q(s->deliver, q), DR_DELIVERY_MAX_OPTIONS);
+        for (size_t k = 0; ok && k < n; k++)
+            if (!dr_config_delivery_find(cfg, names[k]))
+                ok = config_fail(ctx, "key 'deliver' names %s: there is no [delivery %s] section",
+                                 Q(names[k], q), delivery_name_valid(names[k]) ? names[k] : "NAME");
+        free(copy);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+const dr_config_delivery *dr_config_delivery_find(const dr_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->ndeliveries; i++)
+        if (strcmp(cfg->deliveries[i].name, name) == 0)
+            return &cfg->deliveries[i];
+    return NULL;
+}
+
 /* One key of @p section with its @p value (inline comments not yet removed; modified). */
 static int handler(parse_ctx *ctx, const char *section, const char *name, char *value)
 {
@@ -194,6 +470,17 @@ static int handler(parse_ctx *ctx, const char *section, const char *name, char *
                                "one SELECT", name, Q(value, qn));
         return set_string(ctx, slot, name, value);
     }
+    if (strncmp(section, "delivery ", 9) == 0 && section[9] != '\0') {
+        if (!delivery_name_valid(section + 9))
+            return config_fail(ctx, "section %s: expected [delivery NAME] with a NAME of letters, digits, "
+                               "'_', '-' and '.' (at most 64)", Q(section, qn));
+        dr_config_delivery *d = delivery_section(ctx, section + 9);
+        if (d == NULL) {
+            dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+            return 0;
+        }
+        return delivery_key(ctx, d, name, value);
+    }
     if (strncmp(section, "job ", 4) == 0 && section[4] != '\0') {
         const char *jname = section + 4;
         dr_config_job *job = NULL;
@@ -217,7 +504,7 @@ static int handler(parse_ctx *ctx, const char *section, const char *name, char *
         }
         return set_setting(ctx, &job->s, 1, name, value);
     }
-    return config_fail(ctx, "unknown section %s: expected [connection], [defaults], [names] or [job NAME]",
+    return config_fail(ctx, "unknown section %s: expected [connection], [defaults], [names], [job NAME] or [delivery NAME]",
                        Q(section, qn));
 }
 
@@ -364,6 +651,15 @@ static int parse_file(parse_ctx *ctx, FILE *f)
                 break;
             }
             *end = '\0';
+            /* a [delivery NAME] exists from its header on, even without keys */
+            if (strncmp(start + 1, "delivery ", 9) == 0 && !delivery_name_valid(start + 10)) {
+                char qs[DR_QUOTE_SIZE];
+                ok = config_fail(ctx, "section %s: expected [delivery NAME] with a NAME of letters, digits, "
+                                 "'_', '-' and '.' (at most 64)", Q(start + 1, qs));
+                break;
+            }
+            if (strncmp(start + 1, "delivery ", 9) == 0 && delivery_section(ctx, start + 10) == NULL)
+                ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
             if (!replace_copy(&section, start + 1) || !replace_copy(&prev, ""))
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
         } else {
@@ -423,7 +719,7 @@ dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *er
     if (!ok)
         dr_fail(err, DR_ENOMEM, "out of memory reading %s", ctx.shown);
     else
-        ok = parse_file(&ctx, f);
+        ok = parse_file(&ctx, f) && check_deliveries(&ctx);
     fclose(f);
     dr_wipe(iobuf, sizeof iobuf);
     if (ok && cfg->connect && cfg->dsn) {
@@ -450,6 +746,7 @@ static void settings_free(dr_settings *s)
     free(s->period);
     free(s->currency);
     free(s->compare);
+    free(s->deliver);
     for (size_t i = 0; i < s->nopts; i++)
         free(s->opts[i]);
     memset(s, 0, sizeof *s);
@@ -473,6 +770,15 @@ void dr_config_free(dr_config *cfg)
         settings_free(&cfg->jobs[i].s);
     }
     free(cfg->jobs);
+    for (size_t i = 0; i < cfg->ndeliveries; i++) {
+        dr_config_delivery *d = &cfg->deliveries[i];
+        free(d->name);
+        for (size_t k = 0; k < DR_DK_COUNT; k++)
+            free(d->values[k]);
+        for (size_t k = 0; k < d->noptions; k++)
+            free(d->options[k]);
+    }
+    free(cfg->deliveries);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -41,7 +41,37 @@ typedef struct dr_settings {
     /* the report view (any block) */
     char *currency; /**< ISO 4217 code for money formats */
     char *compare;  /**< previous, year-ago or none */
+    /* delivery (any block) */
+    char *deliver;    /**< comma list of [delivery NAME] names */
+    int deliver_line; /**< its line, for messages */
 } dr_settings;
+
+/** Keys of a [delivery NAME] section (index into dr_config_delivery.values and .lines). */
+typedef enum dr_delivery_key {
+    DR_DK_KIND, DR_DK_URL, DR_DK_USER, DR_DK_CREDENTIALS_FILE, DR_DK_RECIPIENTS, DR_DK_RECIPIENTS_QUERY,
+    DR_DK_FROM, DR_DK_REPLY_TO, DR_DK_SUBJECT, DR_DK_RETRIES, DR_DK_BACKOFF, DR_DK_MANIFEST, DR_DK_LATEST,
+    DR_DK_KNOWN_HOSTS, DR_DK_PRIVATE_KEY, DR_DK_FORMATS, DR_DK_COUNT
+} dr_delivery_key;
+
+/** The name of key @p k as written in the file ("credentials_file"). */
+const char *dr_delivery_key_name(dr_delivery_key k);
+
+#define DR_DELIVERY_MAX_OPTIONS 32
+#define DR_DELIVERY_MAX_RETRIES 10
+
+/** One [delivery NAME] section (docs/delivery.md). Values are checked when read. */
+typedef struct dr_config_delivery {
+    char *name;
+    int line;                         /**< line of the section header */
+    char *values[DR_DK_COUNT];        /**< NULL = not set */
+    int lines[DR_DK_COUNT];
+    char *options[DR_DELIVERY_MAX_OPTIONS]; /**< "key=value" of the 'option' keys */
+    int option_lines[DR_DELIVERY_MAX_OPTIONS];
+    size_t noptions;
+    unsigned retries;                 /**< retries after the first attempt (default 2) */
+    unsigned backoff_ms;              /**< delay before the first retry, doubled each time (default 2000) */
+    int manifest, latest;             /**< dir: write a manifest / a latest link (default 0) */
+} dr_config_delivery;
 
 typedef struct dr_config_job {
     char *name;
@@ -60,6 +90,8 @@ typedef struct dr_config {
     dr_settings defaults;
     dr_config_job *jobs;
     size_t njobs;
+    dr_config_delivery *deliveries;
+    size_t ndeliveries;
     /* owner and mode of the file read (fstat of the handle parsed), for the checks of a
        configuration that holds or names a secret (dr_config_connection) */
     int file_known;
@@ -75,6 +107,9 @@ dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *er
 
 /** Free everything in @p cfg. NULL-safe, idempotent. */
 void dr_config_free(dr_config *cfg);
+
+/** The [delivery NAME] called @p name, or NULL. */
+const dr_config_delivery *dr_config_delivery_find(const dr_config *cfg, const char *name);
 
 /** The job called @p name, or NULL. */
 const dr_config_job *dr_config_job_find(const dr_config *cfg, const char *name);

@@ -80,7 +80,7 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
                          dr_error *err)
 {
     char (*tenants)[DR_UUID_LEN + 1] = NULL;
-    size_t ntenants = 0, nfailed = 0, done = SIZE_MAX;
+    size_t ntenants = 0, nfailed = 0, ndelivery = 0, done = SIZE_MAX;
     dr_error first = {0};
     char scope[256], shown[128];
     dr_log log = *r->log;
@@ -111,8 +111,13 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
         if (run_st != DR_OK) {
             log.scope = NULL;
             dr_log_msg(&log, DR_LOG_ERROR, "error: %s", run_err.msg[0] ? run_err.msg : dr_strerror(run_st));
-            dr_log_msg(&log, DR_LOG_ERROR, "job %s: the run for tenant %s failed (exit %d)", shown, tenants[i],
-                       dr_status_exit_code(run_st, run_err.signal));
+            if (run_st == DR_EDELIVERY) /* the run is saved; its message says how to send it again */
+                dr_log_msg(&log, DR_LOG_ERROR, "job %s: a delivery for tenant %s failed (exit %d)", shown,
+                           tenants[i], dr_status_exit_code(run_st, run_err.signal));
+            else
+                dr_log_msg(&log, DR_LOG_ERROR, "job %s: the run for tenant %s failed (exit %d)", shown, tenants[i],
+                           dr_status_exit_code(run_st, run_err.signal));
+            ndelivery += run_st == DR_EDELIVERY;
             if (nfailed++ == 0)
                 first = run_err;
         }
@@ -128,8 +133,15 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
         dr_error_prefix(err, scope);
     } else if (nfailed) {
         char prefix[256];
-        snprintf(prefix, sizeof prefix, "job %s: %zu of %zu tenant runs failed; the first: ", shown, nfailed,
-                 ntenants);
+        if (ndelivery == nfailed) /* every run saved: only deliveries failed */
+            snprintf(prefix, sizeof prefix, "job %s: the deliveries of %zu of %zu tenants failed (their runs are "
+                     "saved); the first: ", shown, nfailed, ntenants);
+        else if (ndelivery)
+            snprintf(prefix, sizeof prefix, "job %s: %zu of %zu tenant runs failed (%zu of them saved, with a "
+                     "failed delivery); the first: ", shown, nfailed, ntenants, ndelivery);
+        else
+            snprintf(prefix, sizeof prefix, "job %s: %zu of %zu tenant runs failed; the first: ", shown, nfailed,
+                     ntenants);
         *err = first;
         dr_error_prefix(err, prefix);
         st = first.status;

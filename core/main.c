@@ -4,14 +4,18 @@
  * schema.c. Every command returns a dr_status; dr_cli_finish turns it into the message
  * and the exit code.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "delivery.h"
 #include "job.h"
 #include "odbc.h"
 #include "plugin_host.h"
@@ -114,11 +118,15 @@ static const char run_help[] =
     "  --tz ZONE             IANA time zone of the period's midnights (default: UTC)\n"
     "  --no-persist          write the files but keep nothing in the database\n"
     "  --compare MODE        the period shown beside this one: previous (default),\n"
-    "                        year-ago or none\n";
+    "                        year-ago or none\n"
+    "  --deliver NAME        after the commit, deliver the files to [delivery NAME]\n"
+    "                        (repeatable, or comma-separated; default: [defaults] deliver)\n";
 
 /* What `run` collects before checking it. */
 typedef struct run_args {
     const char *tenant, *from, *to, *tz, *compare;
+    const char *deliver[DR_MAX_DELIVERIES];
+    size_t ndeliver;
     int help;
 } run_args;
 
@@ -135,6 +143,7 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
         {"tz", required_argument, NULL, OPT_TZ},
         {"no-persist", no_argument, NULL, OPT_NOPERSIST},
         {"compare", required_argument, NULL, OPT_COMPARE},
+        {"deliver", required_argument, NULL, OPT_DELIVER},
         OUTPUT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     int c, handled;
@@ -156,6 +165,12 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
             a->compare = optarg;
             break;
         case OPT_NOPERSIST: req->persist = 0; break;
+        case OPT_DELIVER:
+            if (a->ndeliver >= DR_MAX_DELIVERIES)
+                st = dr_fail_usage(err, "too many --deliver options%s", NULL);
+            else
+                a->deliver[a->ndeliver++] = optarg;
+            break;
         case OPT_HELP: a->help = 1; break;
         case OPT_PRINCIPAL: st = dr_cli_add_principals(req, optarg, store, err); break;
         default: st = dr_cli_option_error(c, argv, err); break;
@@ -175,6 +190,9 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
         return dr_fail_usage(err, "--period and --from/--to exclude each other%s", NULL);
     if (!req->period_text && !(a->from && a->to))
         return dr_fail_usage(err, "missing --period SPEC, or both --from TS and --to TS%s", NULL);
+    if (!req->persist && a->ndeliver)
+        return dr_fail_usage(err, "--deliver and --no-persist exclude each other%s: a delivery is recorded with "
+                             "its saved run", NULL);
     return DR_OK;
 }
 
@@ -204,6 +222,7 @@ static dr_status cmd_run(dr_cli *cli, int argc, char **argv, dr_error *err)
     dr_output_request out = {0};
     dr_strstore store = {0};
     dr_output_plan *plan = NULL;
+    dr_delivery_plan *deliveries = NULL;
     run_args a = {0};
     dr_status st = DR_OK;
     if (req == NULL)
@@ -217,11 +236,15 @@ static dr_status cmd_run(dr_cli *cli, int argc, char **argv, dr_error *err)
     }
     if ((st = check_run(cli, req, &a, err)) != DR_OK ||
         (st = dr_cli_plan(cli, NULL, &out, &store, &plan, err)) != DR_OK ||
+        (req->persist && (st = dr_cli_deliveries(cli, NULL, a.deliver, a.ndeliver, out.plugin_dir, &store,
+                                                 &deliveries, err)) != DR_OK) ||
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
     dr_runner r = dr_cli_runner(cli, plan);
+    r.deliveries = deliveries;
     st = dr_run_execute(&r, req, err);
 cleanup:
+    dr_delivery_plan_free(deliveries);
     dr_output_plan_free(plan);
     dr_strstore_free(&store);
     free(req);
@@ -259,17 +282,21 @@ static dr_status cmd_job(dr_cli *cli, int argc, char **argv, dr_error *err)
     dr_output_request out = {0};
     dr_strstore store = {0};
     dr_output_plan *plan = NULL;
+    dr_delivery_plan *deliveries = NULL;
     int all_tenants = 0;
     dr_status st = DR_OK;
     if (req == NULL)
         return dr_fail(err, DR_ENOMEM, "out of memory");
     if ((st = dr_job_request(&cli->cfg, job, req, &store, &all_tenants, req->tenant, err)) != DR_OK ||
         (st = dr_cli_plan(cli, &job->s, &out, &store, &plan, err)) != DR_OK ||
+        (st = dr_cli_deliveries(cli, &job->s, NULL, 0, out.plugin_dir, &store, &deliveries, err)) != DR_OK ||
         (st = dr_cli_connection(cli, err)) != DR_OK)
         goto cleanup;
     dr_runner r = dr_cli_runner(cli, plan);
+    r.deliveries = deliveries;
     st = dr_job_execute(&r, job->name, req, all_tenants, err);
 cleanup:
+    dr_delivery_plan_free(deliveries);
     dr_output_plan_free(plan);
     dr_strstore_free(&store);
     free(req);
@@ -322,6 +349,122 @@ cleanup:
     return st;
 }
 
+/* ---- deliver ------------------------------------------------------------------ */
+
+static const char deliver_help[] =
+    "Usage: dynoreport deliver --run-id UUID [--to NAME ...] [options]\n\n"
+    "Send a saved run again without recomputing it: its files are written again into a\n"
+    "private temporary directory (the formats of --format, else [defaults] formats),\n"
+    "delivered to each destination, recorded, and removed. Prints the run id.\n\n"
+    "  --run-id UUID         the saved run\n"
+    "  --to NAME             a [delivery NAME] of the configuration (repeatable, or\n"
+    "                        comma-separated; default: [defaults] deliver)\n";
+
+/* Remove the private directory of `deliver` and what export put in it. */
+static void remove_private_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d) {
+        while ((e = readdir(d)) != NULL)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static dr_status cmd_deliver(dr_cli *cli, int argc, char **argv, dr_error *err)
+{
+    static const struct option longopts[] = {{"run-id", required_argument, NULL, OPT_RUNID},
+                                             {"to", required_argument, NULL, OPT_TO_DEST},
+                                             OUTPUT_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    dr_output_request out = {0};
+    dr_strstore store = {0};
+    dr_output_plan *plan = NULL;
+    dr_delivery_plan *deliveries = NULL;
+    const char *run_id = NULL, *to[DR_MAX_DELIVERIES];
+    size_t nto = 0;
+    char id[DR_UUID_LEN + 1], tmpdir[PATH_MAX] = "";
+    int c, handled, help = 0;
+    dr_status st = DR_OK;
+    optind = 1;
+    while (st == DR_OK && !help && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (c != OPT_OUTDIR && (st = dr_cli_output_option(c, optarg, &out, &store, &handled, err)) != DR_OK)
+            continue;
+        if (c != OPT_OUTDIR && handled)
+            continue;
+        if (c == OPT_RUNID)
+            run_id = optarg;
+        else if (c == OPT_TO_DEST && nto >= DR_MAX_DELIVERIES)
+            st = dr_fail_usage(err, "too many --to options%s", NULL);
+        else if (c == OPT_TO_DEST)
+            to[nto++] = optarg;
+        else if (c == OPT_OUTDIR)
+            st = dr_fail_usage(err, "deliver takes no --output-dir%s: the files are written into a private "
+                               "temporary directory (use export to write them somewhere)", NULL);
+        else if (c == OPT_HELP)
+            help = 1;
+        else
+            st = dr_cli_option_error(c, argv, err);
+    }
+    if (st == DR_OK && help) {
+        printf("%s\n%s", deliver_help, dr_cli_output_help);
+        goto cleanup;
+    }
+    if (st == DR_OK)
+        st = dr_cli_no_operands(argc, argv, err);
+    if (st == DR_OK && run_id == NULL)
+        st = dr_fail_usage(err, "missing --run-id UUID%s", NULL);
+    if (st == DR_OK)
+        st = dr_uuid_parse(run_id, "--run-id", id, err);
+    /* a private directory for the files: mode 0700, removed at the end */
+    const char *base = getenv("TMPDIR");
+    if (st == DR_OK) {
+        snprintf(tmpdir, sizeof tmpdir, "%s/dynoreport-deliver.XXXXXX", base && *base == '/' ? base : "/tmp");
+        if (mkdtemp(tmpdir) == NULL) {
+            st = dr_fail(err, DR_ECANTCREATE, "cannot create a private directory in %s: %s",
+                         base && *base == '/' ? base : "/tmp", strerror(errno));
+            tmpdir[0] = '\0';
+        }
+    }
+    out.output_dir = tmpdir;
+    if (st != DR_OK || (st = dr_cli_plan(cli, NULL, &out, &store, &plan, err)) != DR_OK ||
+        (st = dr_cli_deliveries(cli, NULL, to, nto, out.plugin_dir, &store, &deliveries, err)) != DR_OK)
+        goto cleanup;
+    if (deliveries == NULL) {
+        st = dr_fail_usage(err, "no destination: expected --to NAME, or 'deliver' in [defaults]%s", NULL);
+        goto cleanup;
+    }
+    const char *into_output = dr_delivery_plan_dir_without_url(deliveries);
+    if (into_output) { /* it would deliver into the private directory */
+        char q[DR_QUOTE_SIZE];
+        st = dr_fail(err, DR_EUSAGE, "[delivery %s] is a dir delivery into the output directory: deliver needs a "
+                     "'url = file:///DIR' for it, or use 'dynoreport export --run-id'",
+                     dr_quote(into_output, strlen(into_output), q, sizeof q));
+        goto cleanup;
+    }
+    if ((st = dr_cli_connection(cli, err)) != DR_OK)
+        goto cleanup;
+    dr_runner r = dr_cli_runner(cli, plan);
+    dr_log quiet = cli->log; /* the files' paths are private and gone at the end: not results */
+    quiet.result = NULL;
+    r.log = &quiet;
+    r.deliveries = deliveries;
+    st = dr_run_export(&r, id, err);
+    if (st == DR_OK || st == DR_EDELIVERY)
+        dr_log_result(&cli->log, id);
+cleanup:
+    dr_delivery_plan_free(deliveries);
+    dr_output_plan_free(plan); /* closes the directory before it is removed */
+    plan = NULL;
+    if (tmpdir[0])
+        remove_private_dir(tmpdir);
+    dr_strstore_free(&store);
+    return st;
+}
+
 /* ---- plugins ------------------------------------------------------------------ */
 
 static void print_plugin(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err)
@@ -334,6 +477,31 @@ static void print_plugin(void *ctx, const dr_loaded_plugin *p, const dr_error *l
     printf("%-8s %-8s %-5u %s\n         %s\n", p->desc->name, p->desc->version ? p->desc->version : "-",
            (unsigned)p->desc->abi_major, p->path, p->desc->description ? p->desc->description : "");
     (*count)++;
+}
+
+/* The delivery plugins are listed after the formats, kept until then. */
+typedef struct plugin_listing {
+    int count;
+    char deliveries[32][1200];
+    size_t ndeliveries;
+} plugin_listing;
+
+static void print_plugin_entry(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err)
+{
+    print_plugin(&((plugin_listing *)ctx)->count, p, load_err);
+}
+
+static void keep_delivery(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err)
+{
+    plugin_listing *l = ctx;
+    if (l->ndeliveries >= sizeof l->deliveries / sizeof l->deliveries[0])
+        return;
+    if (load_err) { /* a delivery-only file that cannot be loaded: listed like a bad format */
+        printf("%-8s %-8s %-5s %s\n         error: %s\n", "?", "-", "-", d->path, load_err->msg);
+        return;
+    }
+    snprintf(l->deliveries[l->ndeliveries++], sizeof l->deliveries[0], "%-8s %-8.8s %-5u %.1100s", d->desc->kind,
+             d->desc->version ? d->desc->version : "-", (unsigned)d->desc->abi_major, d->path);
 }
 
 static dr_status cmd_plugins(dr_cli *cli, int argc, char **argv, dr_error *err)
@@ -351,7 +519,8 @@ static dr_status cmd_plugins(dr_cli *cli, int argc, char **argv, dr_error *err)
             dir = optarg;
         else if (c == OPT_HELP) {
             printf("Usage: dynoreport plugins [--plugin-dir DIR]\n\n"
-                   "List the output plugins found: name, version, ABI major, file, description.\n"
+                   "List the output plugins found: name, version, ABI major, file, description;\n"
+                   "then the delivery kinds: dir (built in) and the delivery plugins found.\n"
                    "This dynoreport speaks plugin ABI %d.%d.\n", DR_PLUGIN_ABI_MAJOR, DR_PLUGIN_ABI_MINOR);
             return DR_OK;
         } else
@@ -361,11 +530,18 @@ static dr_status cmd_plugins(dr_cli *cli, int argc, char **argv, dr_error *err)
     if (st != DR_OK)
         return st;
     dr_plugin_path pp;
-    int count = 0;
+    plugin_listing listing = {0};
     dr_plugin_path_init(&pp, dir);
     printf("%-8s %-8s %-5s %s\n", "NAME", "VERSION", "ABI", "FILE");
-    dr_plugin_foreach(&pp, print_plugin, &count);
+    dr_plugin_foreach(&pp, print_plugin_entry, keep_delivery, &listing);
     printf("(host plugin ABI %d.%d)\n", DR_PLUGIN_ABI_MAJOR, DR_PLUGIN_ABI_MINOR);
+    /* the delivery kinds ([delivery NAME] kind = ...): built in, then the plugins found */
+    const dr_delivery *dir_kind = dr_delivery_dir_builtin();
+    printf("\n%-8s %-8s %-5s %s\n%-8s %-8s %-5u %s\n", "DELIVERY", "VERSION", "ABI", "FILE", dir_kind->kind,
+           dir_kind->version, (unsigned)dir_kind->abi_major, "(built in)");
+    for (size_t i = 0; i < listing.ndeliveries; i++)
+        printf("%s\n", listing.deliveries[i]);
+    printf("(host delivery ABI %d.%d)\n", DR_DELIVERY_ABI_MAJOR, DR_DELIVERY_ABI_MINOR);
     for (size_t i = 0; i < pp.ndirs; i++)
         dr_log_msg(&cli->log, DR_LOG_DEBUG, "searched %s", pp.dirs[i]);
     dr_plugin_path_free(&pp);
@@ -379,6 +555,7 @@ static const dr_command commands[] = {
     {"run", cmd_run, "run --tenant ... --period ...     compute, save and write a report"},
     {"export", cmd_export, "export --run-id UUID              write a saved run's files again"},
     {"job", cmd_job, "job NAME                         run a [job NAME] of the configuration file"},
+    {"deliver", cmd_deliver, "deliver --run-id UUID [--to NAME] send a saved run's files again"},
     {"plugins", cmd_plugins, "plugins                          list the output formats found"},
 };
 
@@ -396,7 +573,8 @@ static void usage(FILE *f)
                "  -q, --quiet     errors only\n"
                "  --help, --version\n\n"
                "Exit codes: 0 ok, 64 usage, 65 bad data, 69 database unavailable, 70 internal,\n"
-               "73 cannot create output, 74 I/O error, 75 try again later, 78 configuration,\n"
+               "73 cannot create output, 74 I/O error, 75 try again later, 76 delivery failed\n"
+               "(the run is saved), 78 configuration,\n"
                "129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.\n",
             DR_CONFIG_DEFAULT_PATH);
 }
@@ -438,7 +616,7 @@ static dr_status parse_global(dr_cli *cli, int argc, char **argv, int *done, dr_
         return dr_fail_usage(err, "--connect and --dsn exclude each other%s", NULL);
     if (optind >= argc) {
         usage(stderr);
-        return dr_fail(err, DR_EUSAGE, "missing command: expected db, run, export, job or plugins");
+        return dr_fail(err, DR_EUSAGE, "missing command: expected db, run, export, job, deliver or plugins");
     }
     return DR_OK;
 }
@@ -466,7 +644,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], commands[i].name) == 0)
             cmd = &commands[i];
     if (st == DR_OK && !done && cmd == NULL)
-        st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job or plugins", argv[optind]);
+        st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job, deliver or plugins", argv[optind]);
     if (st == DR_OK && cmd)
         dr_cli_guard_connect(&cli, (char *)cli.connect); /* it points into argv */
     if (st == DR_OK && cmd)

@@ -1033,3 +1033,17 @@ void dr_output_files_free(dr_output_files *files)
     close_staging(files);
     free(files);
 }
+
+size_t dr_output_files_count(const dr_output_files *files)
+{
+    return files ? files->n : 0;
+}
+
+void dr_output_file_at(const dr_output_files *files, size_t i, const char **name, const char **path,
+                       const char **fmt_name)
+{
+    const staged *s = &files->files[i];
+    *name = s->name;
+    *path = s->final_path;
+    *fmt_name = s->fmt->plugin.desc->name;
+}

@@ -108,6 +108,13 @@ dr_status dr_output_publish(dr_output_files *files, const char *run_id, const dr
  */
 void dr_output_files_remove_staged(dr_output_files *files);
 
+/** The number of files of a run (one per format). */
+size_t dr_output_files_count(const dr_output_files *files);
+
+/** File @p i of a run: its name, its final path (output_dir/name) and its format's name. */
+void dr_output_file_at(const dr_output_files *files, size_t i, const char **name, const char **path,
+                       const char **fmt_name);
+
 /** Close the plugins, remove staged files that were not published and the staging
     directory (which releases its lock), free. NULL-safe. */
 void dr_output_files_free(dr_output_files *files);

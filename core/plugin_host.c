@@ -271,21 +271,32 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* The ABI major and the size a descriptor starts with, against what this host speaks;
+   @p abi is "plugin" or "delivery", @p header the SDK header to rebuild against. */
+static const char *check_version(uint32_t major, uint32_t size, int want, size_t min_size, const char *abi,
+                                 const char *header, char *why, size_t n)
+{
+    if (major != (uint32_t)want) {
+        snprintf(why, n, "it was built for %s ABI %u, this dynoreport speaks %s ABI %d (rebuild it against this "
+                 "version's <dynoreport/%s>)", abi, (unsigned)major, abi, want, header);
+        return why;
+    }
+    if (size < min_size) {
+        snprintf(why, n, "its %s descriptor is %u bytes, smaller than the %zu of %s ABI %d.0", abi, (unsigned)size,
+                 min_size, abi, want);
+        return why;
+    }
+    return NULL;
+}
+
 static const char *check_descriptor(const dr_plugin *d, const char *expect_name, char *why, size_t n)
 {
+    const char *problem;
     if (d == NULL)
         return "its entry point returned no descriptor";
-    if (d->abi_major != DR_PLUGIN_ABI_MAJOR) {
-        snprintf(why, n, "it was built for plugin ABI %u, this dynoreport speaks ABI %d "
-                 "(rebuild it against this version's <dynoreport/plugin.h>)",
-                 (unsigned)d->abi_major, DR_PLUGIN_ABI_MAJOR);
-        return why;
-    }
-    if (d->size < DR_PLUGIN_MIN_SIZE) {
-        snprintf(why, n, "its descriptor is %u bytes, smaller than the %zu of ABI %d.0",
-                 (unsigned)d->size, (size_t)DR_PLUGIN_MIN_SIZE, DR_PLUGIN_ABI_MAJOR);
-        return why;
-    }
+    if ((problem = check_version(d->abi_major, d->size, DR_PLUGIN_ABI_MAJOR, DR_PLUGIN_MIN_SIZE, "plugin",
+                                 "plugin.h", why, n)) != NULL)
+        return problem;
     if (!valid_name(d->name))
         return "its name is missing or not made of a-z, 0-9, '_' and '-' (at most 32)";
     if (!valid_name(d->extension))
@@ -299,8 +310,9 @@ static const char *check_descriptor(const dr_plugin *d, const char *expect_name,
     return NULL;
 }
 
-dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
-                         dr_error *err)
+/* Check the file at @p path and its directories (see plugin_host.h), then dlopen the file
+   checked. On DR_OK *@p dl and *@p fd are the library and the checked file's descriptor. */
+static dr_status load_trusted(const char *path, void **dl_out, int *fd_out, dr_error *err)
 {
     char shown[1024], why_shown[1024], real[PATH_MAX], real_shown[1024], what[2200], why[256];
     char name[PATH_MAX];
@@ -308,15 +320,15 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
     void *dl = NULL;
     int dfd = -1, fd = -1;
     struct stat sb;
-    memset(out, 0, sizeof *out);
-    out->fd = -1;
+    *dl_out = NULL;
+    *fd_out = -1;
     dr_printable_copy(path, shown, sizeof shown); /* the directory comes from the user */
     if (path[0] != '/')
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': the path is relative, expected an absolute one",
                        shown);
-    if (strlen(path) >= sizeof out->path)
+    if (strlen(path) >= sizeof ((dr_loaded_plugin *)0)->path)
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': the path is longer than %zu bytes", shown,
-                       sizeof out->path - 1);
+                       sizeof ((dr_loaded_plugin *)0)->path - 1);
     if (realpath(path, real) == NULL)
         return dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, strerror(errno));
     dr_printable_copy(real, real_shown, sizeof real_shown);
@@ -361,25 +373,8 @@ dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_pl
         st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': %s", shown, why_shown);
         goto cleanup;
     }
-    /* POSIX: a function pointer is read from dlsym through a data pointer. */
-    void *sym = dlsym(dl, DR_PLUGIN_ENTRY_SYMBOL);
-    if (sym == NULL) {
-        st = dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point",
-                     shown, DR_PLUGIN_ENTRY_SYMBOL);
-        goto cleanup;
-    }
-    dr_plugin_entry_fn entry;
-    memcpy(&entry, &sym, sizeof entry);
-    const dr_plugin *desc = entry();
-    problem = check_descriptor(desc, expect_name, why, sizeof why);
-    if (problem) {
-        st = dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
-        goto cleanup;
-    }
-    out->dl = dl;
-    out->desc = desc;
-    out->fd = fd;
-    snprintf(out->path, sizeof out->path, "%s", path);
+    *dl_out = dl;
+    *fd_out = fd;
     dl = NULL;
     fd = -1;
 cleanup:
@@ -390,6 +385,106 @@ cleanup:
     if (dfd >= 0)
         close(dfd);
     return st;
+}
+
+/* Undo a load_trusted. */
+static void release(void *dl, int fd)
+{
+    if (dl)
+        dlclose(dl);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* load_trusted, then the entry point @p symbol into *@p sym (NULL when the library has
+   none: the caller says what that means; *@p dl and *@p fd stay open either way). */
+static dr_status load_symbol(const char *path, const char *symbol, void **dl, int *fd, void **sym, dr_error *err)
+{
+    dr_status st = load_trusted(path, dl, fd, err);
+    /* POSIX: a function pointer is read from dlsym through a data pointer. */
+    *sym = st == DR_OK ? dlsym(*dl, symbol) : NULL;
+    return st;
+}
+
+dr_status dr_plugin_load(const char *path, const char *expect_name, dr_loaded_plugin *out,
+                         dr_error *err)
+{
+    char shown[1024], why[256];
+    void *dl = NULL, *sym = NULL;
+    int fd = -1;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    dr_printable_copy(path, shown, sizeof shown);
+    dr_status st = load_symbol(path, DR_PLUGIN_ENTRY_SYMBOL, &dl, &fd, &sym, err);
+    if (st != DR_OK)
+        return st;
+    if (sym == NULL) {
+        out->delivery_only = dlsym(dl, DR_DELIVERY_ENTRY_SYMBOL) != NULL; /* not a format: a delivery */
+        st = out->delivery_only
+                 ? dr_fail(err, DR_ECONFIG, "cannot use plugin '%s' as a format: it is a delivery plugin (it has "
+                           "'%s' but no '%s' entry point)", shown, DR_DELIVERY_ENTRY_SYMBOL, DR_PLUGIN_ENTRY_SYMBOL)
+                 : dr_fail(err, DR_ECONFIG, "cannot load plugin '%s': it has no '%s' entry point", shown,
+                           DR_PLUGIN_ENTRY_SYMBOL);
+        release(dl, fd);
+        return st;
+    }
+    dr_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry);
+    const dr_plugin *desc = entry();
+    const char *problem = check_descriptor(desc, expect_name, why, sizeof why);
+    if (problem) {
+        release(dl, fd);
+        return dr_fail(err, DR_ECONFIG, "cannot use plugin '%s': %s", shown, problem);
+    }
+    *out = (dr_loaded_plugin){.dl = dl, .desc = desc, .fd = fd};
+    snprintf(out->path, sizeof out->path, "%s", path);
+    return DR_OK;
+}
+
+static const char *check_delivery(const dr_delivery *d, const char *expect_kind, char *why, size_t n)
+{
+    const char *problem;
+    if (d == NULL)
+        return "its delivery entry point returned no descriptor";
+    if ((problem = check_version(d->abi_major, d->size, DR_DELIVERY_ABI_MAJOR, DR_DELIVERY_MIN_SIZE, "delivery",
+                                 "delivery.h", why, n)) != NULL)
+        return problem;
+    if (!valid_name(d->kind))
+        return "its kind is missing or not made of a-z, 0-9, '_' and '-' (at most 32)";
+    if (d->deliver == NULL)
+        return "its deliver callback is missing";
+    if (expect_kind && strcmp(d->kind, expect_kind) != 0) {
+        snprintf(why, n, "it serves kind '%s', not '%s'", d->kind, expect_kind);
+        return why;
+    }
+    return NULL;
+}
+
+dr_status dr_delivery_load(const char *path, const char *expect_kind, dr_loaded_delivery *out, dr_error *err)
+{
+    char shown[1024], why[256];
+    void *dl = NULL, *sym = NULL;
+    int fd = -1;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    dr_printable_copy(path, shown, sizeof shown);
+    dr_status st = load_symbol(path, DR_DELIVERY_ENTRY_SYMBOL, &dl, &fd, &sym, err);
+    if (st != DR_OK)
+        return st;
+    const char *problem = sym == NULL ? "it has no '" DR_DELIVERY_ENTRY_SYMBOL "' entry point" : NULL;
+    const dr_delivery *desc = NULL;
+    if (sym) {
+        dr_delivery_entry_fn entry;
+        memcpy(&entry, &sym, sizeof entry);
+        problem = check_delivery(desc = entry(), expect_kind, why, sizeof why);
+    }
+    if (problem) {
+        release(dl, fd);
+        return dr_fail(err, DR_ECONFIG, "cannot use delivery plugin '%s': %s", shown, problem);
+    }
+    *out = (dr_loaded_delivery){.dl = dl, .desc = desc, .fd = fd};
+    snprintf(out->path, sizeof out->path, "%s", path);
+    return DR_OK;
 }
 
 /* "DIR/NAME.so" into @p path, or DR_ECONFIG when it does not fit (never cut short). */
@@ -404,18 +499,16 @@ static dr_status plugin_file_path(const char *dir, const char *name, char *path,
                    name, size - 1);
 }
 
-dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
-                         dr_error *err)
+/* NAME.so in the first directory of the search path that has one: *@p found and its path
+   in @p path. Every directory must be absolute (checked first: a relative one is wrong
+   wherever it comes) and trusted up to the one that has it. */
+static dr_status find_file(const dr_plugin_path *pp, const char *name, char *path, size_t size, int *found,
+                           dr_error *err)
 {
-    char path[PATH_MAX], q[DR_QUOTE_SIZE], file[64];
+    char file[64];
     dr_status st = DR_OK;
-    memset(out, 0, sizeof *out);
-    out->fd = -1;
-    if (!valid_name(name))
-        return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
-                       dr_quote(name, strlen(name), q, sizeof q));
+    *found = 0;
     snprintf(file, sizeof file, "%s.so", name);
-    /* the form of every directory first: a relative one is wrong wherever it comes */
     for (size_t i = 0; i < pp->ndirs; i++) {
         int dfd = -1;
         if (pp->dirs[i][0] != '/' && (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
@@ -424,16 +517,34 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
     for (size_t i = 0; i < pp->ndirs; i++) {
         int dfd = -1;
         struct stat sb;
-        if ((st = plugin_file_path(pp->dirs[i], name, path, sizeof path, err)) != DR_OK ||
+        if ((st = plugin_file_path(pp->dirs[i], name, path, size, err)) != DR_OK ||
             (st = open_search_dir(pp->dirs[i], &dfd, err)) != DR_OK)
             return st;
         if (dfd < 0)
             continue;
-        int here = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+        *found = fstatat(dfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0;
         close(dfd);
-        if (here)
-            return dr_plugin_load(path, name, out, err);
+        if (*found)
+            return DR_OK;
     }
+    return DR_OK;
+}
+
+dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
+                         dr_error *err)
+{
+    char path[PATH_MAX], q[DR_QUOTE_SIZE];
+    dr_status st = DR_OK;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    if (!valid_name(name))
+        return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
+                       dr_quote(name, strlen(name), q, sizeof q));
+    int found = 0;
+    if ((st = find_file(pp, name, path, sizeof path, &found, err)) != DR_OK)
+        return st;
+    if (found)
+        return dr_plugin_load(path, name, out, err);
     char where[1024] = "";
     size_t used = 0;
     for (size_t i = 0; i < pp->ndirs && used < sizeof where; i++) {
@@ -447,6 +558,36 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
     return dr_fail(err, DR_EUSAGE,
                    "unknown format '%s': no %s.so in the plugin path (%s); 'dynoreport plugins' lists "
                    "the formats found", name, name, shown);
+}
+
+dr_status dr_delivery_find(const dr_plugin_path *pp, const char *kind, dr_loaded_delivery *out, dr_error *err)
+{
+    char path[PATH_MAX], q[DR_QUOTE_SIZE];
+    dr_status st = DR_OK;
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    if (!valid_name(kind))
+        return dr_fail(err, DR_ECONFIG, "invalid delivery kind %s: expected a name such as dir, mail or sftp",
+                       dr_quote(kind, strlen(kind), q, sizeof q));
+    int found = 0;
+    if ((st = find_file(pp, kind, path, sizeof path, &found, err)) != DR_OK)
+        return st;
+    if (found)
+        return dr_delivery_load(path, kind, out, err);
+    return dr_fail(err, DR_ECONFIG, "unknown delivery kind '%s': no %s.so with a '%s' entry point in the "
+                   "plugin path; built in: dir, mail, sftp", kind, kind, DR_DELIVERY_ENTRY_SYMBOL);
+}
+
+void dr_delivery_unload(dr_loaded_delivery *p)
+{
+    if (p && p->dl) {
+        dlclose(p->dl);
+        if (p->fd >= 0)
+            close(p->fd);
+        p->dl = NULL;
+        p->desc = NULL;
+        p->fd = -1;
+    }
 }
 
 void dr_plugin_unload(dr_loaded_plugin *p)
@@ -477,8 +618,30 @@ static void report_refused(void (*fn)(void *ctx, const dr_loaded_plugin *p, cons
     fn(ctx, &p, err);
 }
 
+/* The delivery side of a file of the search path, for dr_plugin_foreach: loaded and
+   reported to @p fn when it has a delivery entry; its error reported only when it has
+   nothing else (@p only). */
+static void list_delivery(void (*fn)(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err), void *ctx,
+                          const char *path, const char *kind, int only)
+{
+    dr_loaded_delivery d;
+    dr_error err = {0};
+    if (fn == NULL)
+        return;
+    if (dr_delivery_load(path, kind, &d, &err) == DR_OK) {
+        fn(ctx, &d, NULL);
+        dr_delivery_unload(&d);
+    } else if (only) {
+        memset(&d, 0, sizeof d);
+        d.fd = -1;
+        snprintf(d.path, sizeof d.path, "%s", path);
+        fn(ctx, &d, &err);
+    }
+}
+
 void dr_plugin_foreach(const dr_plugin_path *pp,
                        void (*fn)(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err),
+                       void (*delivery_fn)(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err),
                        void *ctx)
 {
     char *seen[256];
@@ -530,6 +693,9 @@ void dr_plugin_foreach(const dr_plugin_path *pp,
             } else if (dr_plugin_load(path, files[f], &p, &err) == DR_OK) {
                 fn(ctx, &p, NULL);
                 dr_plugin_unload(&p);
+                list_delivery(delivery_fn, ctx, path, files[f], 0);
+            } else if (p.delivery_only) {
+                list_delivery(delivery_fn, ctx, path, files[f], 1); /* mail.so, sftp.so: not a format */
             } else {
                 report_refused(fn, ctx, path, &err);
             }

@@ -28,6 +28,7 @@
 #ifndef DR_PLUGIN_HOST_H
 #define DR_PLUGIN_HOST_H
 
+#include <dynoreport/delivery.h>
 #include <dynoreport/plugin.h>
 
 #include "status.h"
@@ -47,7 +48,16 @@ typedef struct dr_loaded_plugin {
     const dr_plugin *desc;   /**< checked descriptor */
     char path[4096];         /**< file it came from */
     int fd;                  /**< the checked file, open while dl is (its /proc/self/fd name) */
+    int delivery_only;       /**< set by a failed dr_plugin_load: the file is a delivery plugin */
 } dr_loaded_plugin;
+
+/** A loaded delivery plugin (delivery.h): the same trust rules as a format's. */
+typedef struct dr_loaded_delivery {
+    void *dl;
+    const dr_delivery *desc;
+    char path[4096];
+    int fd;
+} dr_loaded_delivery;
 
 /** Build the search path from --plugin-dir (may be NULL), the environment and the installed dir. */
 void dr_plugin_path_init(dr_plugin_path *pp, const char *plugin_dir);
@@ -84,10 +94,27 @@ void dr_plugin_unload(dr_loaded_plugin *p);
  * Call @p fn for each loadable plugin in the search path (first of a name wins);
  * files that fail to load or are refused are reported with their error instead, and so
  * is a directory that is refused (relative, untrusted: p->path is the directory and
- * its files are not looked at).
+ * its files are not looked at). @p delivery_fn (may be NULL) is called for each file with
+ * a delivery entry (delivery.h), and with the error of a file that has only a delivery
+ * entry and fails to load as one.
  */
 void dr_plugin_foreach(const dr_plugin_path *pp,
                        void (*fn)(void *ctx, const dr_loaded_plugin *p, const dr_error *load_err),
+                       void (*delivery_fn)(void *ctx, const dr_loaded_delivery *d, const dr_error *load_err),
                        void *ctx);
+
+/**
+ * Load the delivery plugin at @p path (the trust checks of dr_plugin_load) and check its
+ * descriptor (delivery ABI major, size, kind, deliver); @p expect_kind, if not NULL, must be
+ * its kind. A .so may hold a format (dr_plugin_entry), a delivery (dr_delivery_entry) or both.
+ * @return DR_OK or DR_ECONFIG naming the file.
+ */
+dr_status dr_delivery_load(const char *path, const char *expect_kind, dr_loaded_delivery *out, dr_error *err);
+
+/** Find KIND.so in the search path and load it as a delivery plugin (DR_ECONFIG when none). */
+dr_status dr_delivery_find(const dr_plugin_path *pp, const char *kind, dr_loaded_delivery *out, dr_error *err);
+
+/** dlclose. NULL-safe, idempotent. */
+void dr_delivery_unload(dr_loaded_delivery *p);
 
 #endif

@@ -55,8 +55,7 @@ static int array_add(buf *b, const char *v, size_t n)
     return buf_put(b, "\"", 1);
 }
 
-/* The one SELECT of a names query file, in *@p out (malloc'd). */
-static dr_status read_query(const char *path, char **out, dr_error *err)
+dr_status dr_query_file_read(const char *what, const char *path, char **out, dr_error *err)
 {
     char q[DR_QUOTE_SIZE];
     struct stat sb;
@@ -74,10 +73,10 @@ static dr_status read_query(const char *path, char **out, dr_error *err)
     if (why) {
         if (fd >= 0)
             close(fd);
-        return dr_fail(err, DR_ECONFIG, "cannot read the names query %s: %s",
+        return dr_fail(err, DR_ECONFIG, "cannot read the %s %s: %s", what,
                        dr_quote(path, strlen(path), q, sizeof q), why);
     }
-    if ((st = dr_config_check_file("names query", path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, 0,
+    if ((st = dr_config_check_file(what, path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, 0,
                                    err)) != DR_OK || (f = fdopen(fd, "rb")) == NULL) {
         close(fd);
         return st != DR_OK ? st : dr_fail(err, DR_ENOMEM, "out of memory");
@@ -88,7 +87,7 @@ static dr_status read_query(const char *path, char **out, dr_error *err)
     }
     len = fread(text, 1, DR_NAMES_FILE_MAX + 1, f);
     if (ferror(f) || len > DR_NAMES_FILE_MAX) {
-        st = dr_fail(err, DR_ECONFIG, "cannot read the names query %s: %s",
+        st = dr_fail(err, DR_ECONFIG, "cannot read the %s %s: %s", what,
                      dr_quote(path, strlen(path), q, sizeof q),
                      ferror(f) ? "read error" : "longer than 1 MiB");
         goto cleanup;
@@ -96,8 +95,8 @@ static dr_status read_query(const char *path, char **out, dr_error *err)
     if ((st = dr_sqltext_split(text, len, &parts, err)) != DR_OK)
         goto cleanup;
     if (parts.count != 1) {
-        st = dr_fail(err, DR_ECONFIG, "the names query %s holds %zu statements: expected one SELECT with "
-                     "the parameter :tenant", dr_quote(path, strlen(path), q, sizeof q), parts.count);
+        st = dr_fail(err, DR_ECONFIG, "the %s %s holds %zu statements: expected one SELECT with "
+                     "the parameter :tenant", what, dr_quote(path, strlen(path), q, sizeof q), parts.count);
         goto cleanup;
     }
     *out = parts.stmts[0].text;
@@ -105,7 +104,7 @@ static dr_status read_query(const char *path, char **out, dr_error *err)
 cleanup:
     if (st != DR_OK && err && err->status == DR_ECONFIG && strstr(err->msg, path) == NULL) {
         char prefix[600];
-        snprintf(prefix, sizeof prefix, "names query %s: ", dr_quote(path, strlen(path), q, sizeof q));
+        snprintf(prefix, sizeof prefix, "%s %s: ", what, dr_quote(path, strlen(path), q, sizeof q));
         dr_error_prefix(err, prefix);
     }
     dr_sqltext_free(&parts);
@@ -155,7 +154,7 @@ static dr_status store_principal_names(dr_db *db, const dr_run_meta *m, const dr
     buf types = {0}, ids = {0}, names = {0};
     char q[DR_QUOTE_SIZE];
     dr_param p[] = {{"tenant", m->tenant}};
-    dr_status st = read_query(path, &sql, err);
+    dr_status st = dr_query_file_read("names query", path, &sql, err);
     if (st != DR_OK)
         goto cleanup;
     if (buf_put(&types, "{", 1) < 0 || buf_put(&ids, "{", 1) < 0 || buf_put(&names, "{", 1) < 0) {
@@ -211,7 +210,7 @@ static dr_status tenant_name(dr_db *db, const dr_run_meta *m, const char *path, 
     char q[DR_QUOTE_SIZE];
     dr_param p[] = {{"tenant", m->tenant}};
     int rows = 0;
-    dr_status st = read_query(path, &sql, err);
+    dr_status st = dr_query_file_read("names query", path, &sql, err);
     if (st == DR_OK && (st = dr_db_query_named(db, sql, p, 1, 0, &c, err)) != DR_OK)
         st = query_failure(path, st, err);
     if (st == DR_OK && dr_cursor_ncols(c) != 1)

@@ -60,4 +60,12 @@ dr_status dr_view_read_rows(dr_db *db, const char *run_id, dr_cursor **out, dr_e
 /** Fill @p out from @p v and @p m for the plugins. */
 void dr_view_to_report_view(const dr_view_meta *v, dr_report_view *out);
 
+/**
+ * The one SELECT of the query file @p path (a [names] query, a delivery's recipients_query)
+ * into *@p out (malloc'd): read by handle, a regular file that nobody but its owner (the
+ * running user or root) may change, at most 1 MiB, one statement. @p what names the file in
+ * messages ("names query"). @return DR_OK, DR_ECONFIG naming the file, DR_ENOMEM.
+ */
+dr_status dr_query_file_read(const char *what, const char *path, char **out, dr_error *err);
+
 #endif

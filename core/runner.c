@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "odbc.h"
 #include "report.h"
@@ -147,6 +148,26 @@ static dr_status feed(run_ctx *ctx, long *nrows, dr_error *err)
 }
 
 /* Everything after the fact rows exist: feed, finish, commit or roll back, publish. */
+/* After the publish: every destination of the runner, with the files in place. */
+static dr_status deliver(run_ctx *ctx, dr_error *err)
+{
+    dr_delivery_file files[DR_MAX_FORMATS];
+    size_t n = dr_output_files_count(ctx->files);
+    struct stat sb;
+    for (size_t i = 0; i < n && i < DR_MAX_FORMATS; i++) {
+        dr_output_file_at(ctx->files, i, &files[i].name, &files[i].path, &files[i].format);
+        files[i].content_type = dr_delivery_content_type(files[i].format);
+        files[i].size = stat(files[i].path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    }
+    dr_delivery_run run = {.info = &ctx->info, .tenant_name = ctx->rview.tenant_name,
+                           .period_title = ctx->rview.period_title, .from_c = ctx->meta.from_c,
+                           .to_c = ctx->meta.to_c, .generated_c = ctx->meta.generated_c, .files = files,
+                           .nfiles = n};
+    dr_status st = dr_delivery_execute(ctx->r->deliveries, ctx->db, &run, err);
+    dr_log_phase(ctx->r->log, "deliver", &ctx->t0);
+    return st;
+}
+
 static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, dr_error *err)
 {
     const dr_log *log = ctx->r->log;
@@ -178,6 +199,8 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, d
     dr_log_msg(log, DR_LOG_INFO, "run %s: %ld rows %s", ctx->meta.run_id, nrows, done);
     st = dr_output_publish(ctx->files, ctx->meta.run_id, log, err);
     dr_log_phase(log, "publish", &ctx->t0);
+    if (st == DR_OK && ctx->r->deliveries) /* never with --no-persist (refused by the CLI) */
+        st = deliver(ctx, err);
     return st;
 }
 

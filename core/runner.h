@@ -9,6 +9,7 @@
 #ifndef DR_RUNNER_H
 #define DR_RUNNER_H
 
+#include "delivery.h"
 #include "interrupt.h"
 #include "log.h"
 #include "output.h"
@@ -43,6 +44,7 @@ typedef struct dr_runner {
     dr_interrupt *intr;   /**< signals; may be NULL */
     const dr_log *log;    /**< messages and result lines */
     dr_zone zone;         /**< the last zone used, checked once */
+    dr_delivery_plan *deliveries; /**< destinations after each commit and publish; may be NULL */
 } dr_runner;
 
 /**
@@ -52,7 +54,8 @@ typedef struct dr_runner {
  */
 dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err);
 
-/** Rebuild files from the persisted run @p run_id (DR_EDATA if it does not exist). */
+/** Rebuild files from the persisted run @p run_id (DR_EDATA if it does not exist). With
+    r->deliveries, deliver them after they are in place (`dynoreport deliver`). */
 dr_status dr_run_export(dr_runner *r, const char *run_id, dr_error *err);
 
 #endif

@@ -21,6 +21,7 @@ static const struct {
     [DR_ETEMPFAIL] = {"temporary failure, try again later", 75},
     [DR_ECONFIG] = {"configuration error", 78},
     [DR_EINTERRUPTED] = {"interrupted", 130},
+    [DR_EDELIVERY] = {"delivery failed (the run is saved)", 76},
 };
 
 const char *dr_strerror(dr_status st)

@@ -24,6 +24,7 @@ typedef enum dr_status {
     DR_ETEMPFAIL,     /**< temporary failure, retry later (lock held) -> exit 75 */
     DR_ECONFIG,       /**< configuration error (file, key, value)     -> exit 78 */
     DR_EINTERRUPTED,  /**< stopped by SIGINT / SIGTERM                -> exit 130 / 143 */
+    DR_EDELIVERY,     /**< the run is saved, a delivery failed        -> exit 76 */
     DR_STATUS_COUNT
 } dr_status;
 

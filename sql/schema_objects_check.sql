@@ -1,5 +1,5 @@
 -- What `db init` checks after the migrations (core/schema.c): every object dynoreport owns,
--- as migrations 001-007 and schema_version_create.sql define them at schema version 7
+-- as migrations 001-008 and schema_version_create.sql define them at schema version 8
 -- (DR_SCHEMA_VERSION in core/schema.h: change both together). One row per object that is
 -- missing or differs, ordered for repair:
 --   step   the order to repair in (constraints before the indexes that follow them ...)
@@ -24,7 +24,8 @@
 -- (md5(prosrc) after db init), and in schema_functions_missing.sql when statements call them.
 WITH expected_tables (tbl) AS (
     VALUES ('report_run'), ('report_rep_performance_fact'), ('dynoreport_schema_version'),
-           ('report_run_view'), ('report_run_principal_name'), ('report_run_total')
+           ('report_run_view'), ('report_run_principal_name'), ('report_run_total'),
+           ('report_delivery')
 ),
 expected_columns (tbl, col, typ, not_null, dflt) AS (
     VALUES ('report_run', 'id', 'uuid', true, NULL),
@@ -75,7 +76,18 @@ expected_columns (tbl, col, typ, not_null, dflt) AS (
            ('report_run_total', 'total_amount_won', 'numeric(18,2)', true, NULL),
            ('report_run_total', 'avg_deal_size_won', 'numeric(14,2)', false, NULL),
            ('report_run_total', 'avg_time_to_close_days', 'numeric(10,4)', false, NULL),
-           ('report_run_total', 'win_rate', 'numeric(5,4)', false, NULL)
+           ('report_run_total', 'win_rate', 'numeric(5,4)', false, NULL),
+           ('report_delivery', 'id', 'bigint', true, NULL),
+           ('report_delivery', 'run_id', 'uuid', true, NULL),
+           ('report_delivery', 'tenant_id', 'uuid', true, NULL),
+           ('report_delivery', 'destination', 'text', true, NULL),
+           ('report_delivery', 'kind', 'text', true, NULL),
+           ('report_delivery', 'target', 'text', true, '''''::text'),
+           ('report_delivery', 'started_at', 'timestamp with time zone', true, 'now()'),
+           ('report_delivery', 'finished_at', 'timestamp with time zone', false, NULL),
+           ('report_delivery', 'status', 'text', true, NULL),
+           ('report_delivery', 'attempts', 'integer', true, '0'),
+           ('report_delivery', 'error', 'text', false, NULL)
 ),
 -- ddl: the definition as the migration writes it (for ADD CONSTRAINT);
 -- def: what pg_get_constraintdef gives for it
@@ -132,7 +144,16 @@ expected_constraints (tbl, name, contype, ddl, def) AS (
             'CHECK (((deals_created_count >= 0) AND (deals_closed_won_count >= 0) AND (deals_closed_lost_count >= 0)'
             ' AND ((deals_closed_won_count + deals_closed_lost_count) <= deals_created_count)))'),
            ('report_run_total', 'ck_report_run_total_win_rate', 'c', 'CHECK (win_rate BETWEEN 0 AND 1)',
-            'CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric)))')
+            'CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric)))'),
+           ('report_delivery', 'pk_report_delivery', 'p', 'PRIMARY KEY (id)', 'PRIMARY KEY (id)'),
+           ('report_delivery', 'fk_report_delivery_run', 'f',
+            'FOREIGN KEY (run_id, tenant_id) REFERENCES dyno_crm.report_run (id, tenant_id) ON DELETE CASCADE',
+            'FOREIGN KEY (run_id, tenant_id) REFERENCES dyno_crm.report_run(id, tenant_id) ON DELETE CASCADE'),
+           ('report_delivery', 'ck_report_delivery_status', 'c',
+            'CHECK (status IN (''running'', ''delivered'', ''failed''))',
+            'CHECK ((status = ANY (ARRAY[''running''::text, ''delivered''::text, ''failed''::text])))'),
+           ('report_delivery', 'ck_report_delivery_attempts', 'c', 'CHECK (attempts >= 0)',
+            'CHECK ((attempts >= 0))')
 ),
 expected_indexes (tbl, name, def) AS (
     VALUES ('report_run', 'ix_report_run_tenant_period',
@@ -142,7 +163,9 @@ expected_indexes (tbl, name, def) AS (
            ('report_rep_performance_fact', 'ix_rrp_tenant_principal',
             'CREATE INDEX ix_rrp_tenant_principal ON dyno_crm.report_rep_performance_fact USING btree (tenant_id, principal_type, principal_id)'),
            ('report_rep_performance_fact', 'ix_rrp_period',
-            'CREATE INDEX ix_rrp_period ON dyno_crm.report_rep_performance_fact USING btree (period_start, period_end)')
+            'CREATE INDEX ix_rrp_period ON dyno_crm.report_rep_performance_fact USING btree (period_start, period_end)'),
+           ('report_delivery', 'ix_report_delivery_run',
+            'CREATE INDEX ix_report_delivery_run ON dyno_crm.report_delivery USING btree (run_id, id)')
 ),
 expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
     VALUES ('dyno_crm.dynoreport_iso8601(timestamp with time zone)', 'text', 's',

@@ -12,6 +12,10 @@ DR_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Every Debian package a build, the tests or the demo need. Append with
 #   DR_APT_PACKAGES+=(name ...)
+# (libcurl4-openssl-dev: the mail and sftp delivery plugins, the flavour of libcurl built
+# with libssh2; libssl-dev: libcrypto's SHA-256 for the dir delivery's manifest;
+# python3-aiosmtpd, openssh-server, openssh-client: the SMTP and SSH servers and
+# ssh-keygen of tests/integration/test_delivery_*.py)
 # (clang + libclang-rt-14-dev: the libFuzzer stage; util-linux / mount: the tests mount
 # tmpfs and bind mounts as output directories; valgrind: the memcheck stage; scdoc: the
 # man pages; man-db and systemd: the package stage's man -w and systemd-analyze)
@@ -26,6 +30,7 @@ DR_APT_PACKAGES=(
     clang libclang-rt-14-dev
     util-linux mount
     scdoc man-db systemd
+    libcurl4-openssl-dev libssl-dev python3-aiosmtpd openssh-server openssh-client
 )
 
 # Use the PostgreSQL 15 binaries by full path: other tools called pg_ctl/initdb may be on PATH.

@@ -6,3 +6,8 @@
 # are in the environment they all share.
 add_executable(plugin_feed "${CMAKE_CURRENT_LIST_DIR}/plugin_feed.c")
 target_link_libraries(plugin_feed PRIVATE drcore ${CMAKE_DL_LIBS})
+
+# delivery_print: dr_delivery_print (core/delivery.c) on one run, for test_delivery_dir.py
+# (DYNOREPORT_DELIVERY_PRINT in the integration environment).
+add_executable(delivery_print "${CMAKE_CURRENT_LIST_DIR}/delivery_print.c")
+target_link_libraries(delivery_print PRIVATE drcore)

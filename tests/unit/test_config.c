@@ -379,24 +379,97 @@ static const struct {
     {"[defaults]] x\ntz = UTC\n", 0, NULL, "UTC", NULL, NULL},                  /* inih: text after ']' */
 };
 
+/* Load @p text: 1 when it loads (then @p cfg is to be freed) and @p line is 0; else check
+   that the error is DR_ECONFIG at "PATH:LINE: " and holds @p msg, and return 0. */
+static int load_or_check_error(const char *text, int line, const char *msg, dr_config *cfg)
+{
+    dr_error err = {0};
+    char path[32], where[128];
+    dr_status st = load_text(text, strlen(text), cfg, &err, path);
+    CHECK_INPUT((st == DR_OK) == (line == 0), text, strlen(text));
+    if (st == DR_OK && line != 0)
+        dr_config_free(cfg);
+    if (st == DR_OK)
+        return line == 0;
+    snprintf(where, sizeof where, "%s:%d: ", path, line);
+    CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, err.msg, strlen(err.msg));
+    CHECK_INPUT(msg && strstr(err.msg, msg) != NULL, err.msg, strlen(err.msg));
+    return 0;
+}
+
 static void test_reader_syntax(void)
 {
     for (size_t i = 0; i < COUNT(syntax); i++) {
         dr_config cfg;
-        dr_error err = {0};
-        char path[32];
-        dr_status st = load_text(syntax[i].text, strlen(syntax[i].text), &cfg, &err, path);
-        CHECK_INPUT((st == DR_OK) == (syntax[i].line == 0), syntax[i].text, strlen(syntax[i].text));
-        if (st != DR_OK) {
-            char where[128];
-            snprintf(where, sizeof where, "%s:%d: ", path, syntax[i].line);
-            CHECK_INPUT(st == DR_ECONFIG && strstr(err.msg, where) != NULL, syntax[i].text, strlen(syntax[i].text));
-            CHECK_INPUT(strstr(err.msg, syntax[i].msg) != NULL, syntax[i].text, strlen(syntax[i].text));
+        if (!load_or_check_error(syntax[i].text, syntax[i].line, syntax[i].msg, &cfg))
             continue;
-        }
         CHECK_INPUT(same(cfg.defaults.tz, syntax[i].tz), syntax[i].text, strlen(syntax[i].text));
         CHECK_INPUT(same(cfg.defaults.name, syntax[i].name), syntax[i].text, strlen(syntax[i].text));
         CHECK_INPUT(same(cfg.connect, syntax[i].connect), syntax[i].text, strlen(syntax[i].text));
+        dr_config_free(&cfg);
+    }
+}
+
+/* [delivery NAME] sections: values checked when read, defaults, what a kind requires, and
+   'deliver' naming sections that exist (docs/delivery.md). */
+static const struct {
+    const char *text;
+    int line;        /* 0: loads; else the error's line */
+    const char *msg; /* in the error */
+    unsigned retries, backoff_ms;
+    int manifest, latest;
+} deliveries[] = {
+    {"[delivery d]\n", 0, NULL, 2, 2000, 0, 0},                            /* all defaults, kind dir */
+    {"[delivery d]\nretries = 0\nbackoff = 10ms\nmanifest = yes\nlatest = true\n", 0, NULL, 0, 10, 1, 1},
+    {"[delivery d]\nretries = 10\nbackoff = 1.5s\nmanifest = off\n", 0, NULL, 10, 1500, 0, 0},
+    {"[delivery d]\nretries = 11\n", 2, "from 0 to 10", 0, 0, 0, 0},
+    {"[delivery d]\nretries = -1\n", 2, "whole number", 0, 0, 0, 0},
+    {"[delivery d]\nretries = 2x\n", 2, "whole number", 0, 0, 0, 0},
+    {"[delivery d]\nbackoff = 11min\n", 2, "at most 10min", 0, 0, 0, 0},
+    {"[delivery d]\nbackoff = fast\n", 2, "expected a duration", 0, 0, 0, 0},
+    {"[delivery d]\nlatest = maybe\n", 2, "expected yes or no", 0, 0, 0, 0},
+    {"[delivery d]\nretries = 1\nretries = 2\n", 3, "set twice", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtp://u:p@h:25\n", 3, "user name or password", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtp://h@x/\nfrom = a@b\nrecipients = c@d\n", 3, "user name", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtp://h/?a@b\nfrom = a@b\nrecipients = c@d\n", 0, NULL, 2, 2000, 0, 0},
+    {"[delivery d]\nurl = nourl\n", 2, "SCHEME://", 0, 0, 0, 0},
+    {"[delivery d]\nurl = https://h/x\n", 2, "file:///", 0, 0, 0, 0},           /* kind dir */
+    {"[delivery d]\nkind = mail\nurl = sftp://h/x\nfrom = a@b\nrecipients = c@d\n", 3, "smtps://", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nfrom = a@b\nrecipients = c@d\n", 2, "needs key 'url'", 0, 0, 0, 0},
+    {"[delivery d]\nkind = mail\nurl = smtps://h\nfrom = a@b\n", 1, "'recipients' or", 0, 0, 0, 0},
+    {"[delivery d]\nkind = sftp\nurl = sftp://h/x\nknown_hosts = /k\nprivate_key = /p\n", 1, "needs key 'user'",
+     0, 0, 0, 0},
+    {"[delivery d]\nkind = sftp\nurl = smtp://h\nuser = u\nknown_hosts = /k\nprivate_key = /p\n", 3,
+     "sftp://HOST", 0, 0, 0, 0},
+    {"[delivery d]\ncredentials_file = pw\n", 2, "absolute path", 0, 0, 0, 0},
+    {"[delivery d]\nrecipients_query = q.sql\n", 2, "absolute path", 0, 0, 0, 0},
+    {"[delivery d]\nsubject = a\tb\n", 2, "control character", 0, 0, 0, 0},
+    {"[delivery d]\nfrom = a\rb@c\n", 2, "control character", 0, 0, 0, 0},
+    {"[delivery d]\noption = novalue\n", 2, "KEY=VALUE", 0, 0, 0, 0},
+    {"[delivery d]\noption = =v\n", 2, "KEY=VALUE", 0, 0, 0, 0},
+    {"[delivery d]\nport = 25\n", 2, "unknown key 'port' in [delivery d]", 0, 0, 0, 0},
+    {"[delivery d]\nurl =\n", 2, "is empty", 0, 0, 0, 0},
+    {"[delivery a/b]\n", 1, "[delivery NAME]", 0, 0, 0, 0},
+    {"[defaults]\ndeliver = d\n[delivery d]\n", 0, NULL, 2, 2000, 0, 0},        /* named before it exists */
+    {"[job j]\ndeliver = d, e\n[delivery d]\n", 2, "no [delivery e] section", 0, 0, 0, 0},
+    {"[defaults]\ndeliver = , ,\n[delivery d]\n", 2, "comma list", 0, 0, 0, 0},
+};
+
+static void test_delivery_sections(void)
+{
+    for (size_t i = 0; i < COUNT(deliveries); i++) {
+        dr_config cfg;
+        const char *text = deliveries[i].text;
+        if (!load_or_check_error(text, deliveries[i].line, deliveries[i].msg, &cfg))
+            continue;
+        const dr_config_delivery *d = dr_config_delivery_find(&cfg, "d");
+        CHECK_INPUT(d != NULL && dr_config_delivery_find(&cfg, "e") == NULL, text, strlen(text));
+        if (d) {
+            CHECK_INPUT(d->retries == deliveries[i].retries && d->backoff_ms == deliveries[i].backoff_ms, text,
+                        strlen(text));
+            CHECK_INPUT(d->manifest == deliveries[i].manifest && d->latest == deliveries[i].latest, text,
+                        strlen(text));
+        }
         dr_config_free(&cfg);
     }
 }
@@ -521,5 +594,6 @@ void dr_test_register(void)
     CU_add_test(s, "reader: syntax and line numbers", test_reader_syntax);
     CU_add_test(s, "reader: long lines, NUL, continuation", test_reader_long_lines);
     CU_add_test(s, "comma lists", test_split_list);
+    CU_add_test(s, "[delivery NAME] sections and deliver", test_delivery_sections);
     CU_add_test(s, "time zone form", test_tz_check);
 }

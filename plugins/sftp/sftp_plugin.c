@@ -1,0 +1,194 @@
+/* The "sftp" delivery plugin (docs/delivery.md): each file of the run uploaded with
+   libcurl's SFTP (libssh2) into the remote directory of the url under a temporary name
+   (".NAME.part"), then renamed on the server (CURLOPT_POSTQUOTE "rename"), so that a
+   reader there never sees half a file. The server's host key must be in the configured
+   known_hosts file (a missing or changed key is refused, never added); authentication by
+   the configured private key (its passphrase, if any, from the credentials file). */
+#include <dynoreport/delivery.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const sftp_options[] = {"timeout", NULL};
+
+/* What the host-key callback saw, for the message. */
+typedef struct key_check {
+    int match; /* enum curl_khmatch, -1 before the callback ran */
+} key_check;
+
+static int key_callback(CURL *c, const struct curl_khkey *known, const struct curl_khkey *found,
+                        enum curl_khmatch match, void *ctx)
+{
+    key_check *k = ctx;
+    (void)c;
+    (void)known;
+    (void)found;
+    k->match = (int)match;
+    /* only a key that is in known_hosts, unchanged, is accepted; nothing is ever added */
+    return match == CURLKHMATCH_OK ? CURLKHSTAT_FINE : CURLKHSTAT_REJECT;
+}
+
+/* The path part of sftp://HOST[:PORT]/PATH (percent-decoding is not done: the path must
+   be plain), without a trailing '/'. */
+static int url_path(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL || (p = strchr(p + 3, '/')) == NULL || strchr(p, '%') || strchr(p, '?') || strchr(p, '#'))
+        return 0;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    if (n + 1 > size)
+        return 0;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
+static dr_delivery_status sftp_check(const dr_delivery_args *a)
+{
+    char path[2048];
+    const char *timeout = a->option(a->host, "timeout");
+    if (!url_path(a->url, path, sizeof path) || path[1] == '~' || strchr(path, ' ') || strchr(path, '"'))
+        return dr_delivery_error(a, DR_DELIVERY_EOPTION, "url %s: expected sftp://HOST[:PORT]/ABSOLUTE/DIR (no "
+                                 "~, %%, ?, #, blank or quote in the path)", a->url);
+    if (timeout) {
+        char *end = NULL;
+        long t = strtol(timeout, &end, 10);
+        if (*timeout == '\0' || *end || t < 1 || t > 3600)
+            return dr_delivery_error(a, DR_DELIVERY_EOPTION, "option timeout=%s: expected whole seconds from 1 "
+                                     "to 3600", timeout);
+    }
+    return DR_DELIVERY_OK;
+}
+
+static dr_delivery_status classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSH:
+    case CURLE_FAILED_INIT: /* libcurl's libssh2 code: "Failure establishing ssh session" (cut off) */
+    case CURLE_QUOTE_ERROR:
+    case CURLE_UPLOAD_FAILED:
+        return DR_DELIVERY_ETEMP;
+    case CURLE_OUT_OF_MEMORY:
+        return DR_DELIVERY_ENOMEM;
+    default:
+        return DR_DELIVERY_EFAIL;
+    }
+}
+
+/* One file: upload to DIR/.NAME.part, then rename it to DIR/NAME on the server. */
+static dr_delivery_status upload(const dr_delivery_args *a, const char *dir, const dr_delivery_file *f)
+{
+    char base[2048], url[6200], tmp_path[4096], final_path[4096], q_rm[8300], q_mv[8300];
+    char errbuf[CURL_ERROR_SIZE] = "";
+    const char *timeout = a->option(a->host, "timeout");
+    struct curl_slist *post = NULL;
+    dr_delivery_status st = DR_DELIVERY_OK;
+    key_check kc = {-1};
+    FILE *in = NULL;
+    CURL *c = NULL;
+    if (strchr(f->name, '"') || strchr(f->name, '/') || strchr(f->name, ' '))
+        return dr_delivery_error(a, DR_DELIVERY_EFAIL, "file name %s cannot be uploaded (quote, slash or blank)",
+                                 f->name);
+    /* the URL up to the path */
+    const char *path_start = strchr(strstr(a->url, "://") + 3, '/');
+    snprintf(base, sizeof base, "%.*s", (int)(path_start - a->url), a->url);
+    snprintf(tmp_path, sizeof tmp_path, "%s/.%s.part", dir, f->name);
+    snprintf(final_path, sizeof final_path, "%s/%s", dir, f->name);
+    snprintf(url, sizeof url, "%s%s", base, tmp_path);
+    /* SFTP's rename does not replace: a file of that name is removed first ('*': may fail) */
+    snprintf(q_rm, sizeof q_rm, "*rm \"%s\"", final_path);
+    snprintf(q_mv, sizeof q_mv, "rename \"%s\" \"%s\"", tmp_path, final_path);
+    if ((in = fopen(f->path, "rb")) == NULL)
+        return dr_delivery_error(a, DR_DELIVERY_EFAIL, "cannot read %s", f->name);
+    if ((c = curl_easy_init()) == NULL || (post = curl_slist_append(post, q_rm)) == NULL ||
+        curl_slist_append(post, q_mv) == NULL) {
+        st = DR_DELIVERY_ENOMEM;
+        goto cleanup;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READDATA, in);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)f->size);
+    curl_easy_setopt(c, CURLOPT_POSTQUOTE, post);
+    curl_easy_setopt(c, CURLOPT_USERNAME, a->option(a->host, "user"));
+    curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
+    curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, a->option(a->host, "private_key"));
+    if (a->secret)
+        curl_easy_setopt(c, CURLOPT_KEYPASSWD, a->secret);
+    curl_easy_setopt(c, CURLOPT_SSH_KNOWNHOSTS, a->option(a->host, "known_hosts"));
+    curl_easy_setopt(c, CURLOPT_SSH_KEYFUNCTION, key_callback);
+    curl_easy_setopt(c, CURLOPT_SSH_KEYDATA, &kc);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout ? strtol(timeout, NULL, 10) : 300L);
+    CURLcode rc = curl_easy_perform(c);
+    if (kc.match != -1 && kc.match != CURLKHMATCH_OK) {
+        st = dr_delivery_error(a, DR_DELIVERY_EFAIL, "SFTP to %s: the server's host key is %s the known_hosts file "
+                               "%s: refused (check the server's key, then add it to that file)", base,
+                               kc.match == CURLKHMATCH_MISMATCH ? "not the one for this host in" : "not in",
+                               a->option(a->host, "known_hosts"));
+        goto cleanup;
+    }
+    if (rc != CURLE_OK) {
+        st = classify(rc);
+        dr_delivery_error(a, st, "SFTP upload of %s to %s%s: %s%s%s", f->name, base, dir, curl_easy_strerror(rc),
+                          errbuf[0] ? ": " : "", errbuf);
+    }
+cleanup:
+    curl_slist_free_all(post);
+    if (c) {
+        curl_easy_setopt(c, CURLOPT_KEYPASSWD, "");
+        curl_easy_cleanup(c);
+    }
+    if (in)
+        fclose(in);
+    return st;
+}
+
+static dr_delivery_status sftp_deliver(const dr_delivery_args *a)
+{
+    char dir[2048];
+    size_t used = 0;
+    if (!url_path(a->url, dir, sizeof dir))
+        return dr_delivery_error(a, DR_DELIVERY_EOPTION, "url %s: expected sftp://HOST[:PORT]/ABSOLUTE/DIR", a->url);
+    for (size_t i = 0; i < a->nfiles; i++) {
+        dr_delivery_status st = upload(a, dir, &a->files[i]);
+        if (st != DR_DELIVERY_OK)
+            return st;
+        used += (size_t)snprintf(a->remote + used, used < a->remote_size ? a->remote_size - used : 0, "%s%s/%s",
+                                 i ? ", " : "", dir, a->files[i].name);
+        if (used >= a->remote_size)
+            used = a->remote_size;
+    }
+    return DR_DELIVERY_OK;
+}
+
+static const dr_delivery sftp_delivery = {
+    .abi_major = DR_DELIVERY_ABI_MAJOR,
+    .size = sizeof(dr_delivery),
+    .kind = "sftp",
+    .version = "1.0.0",
+    .description = "upload by SFTP (temporary name, rename on the server; known_hosts checked; key auth)",
+    .option_keys = sftp_options,
+    .check = sftp_check,
+    .deliver = sftp_deliver,
+};
+
+DR_PLUGIN_EXPORT const dr_delivery *dr_delivery_entry(void)
+{
+    return &sftp_delivery;
+}

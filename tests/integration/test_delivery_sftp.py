@@ -1,0 +1,163 @@
+"""Delivery (issue 13), the `sftp` kind against a real OpenSSH server on 127.0.0.1
+(Debian's openssh-server: /usr/sbin/sshd -D with its own configuration and host key,
+started by the test): the uploaded files equal the local ones and no temporary name is
+left; a host key that is not the one in known_hosts is refused with a clear message and a
+recorded failure (not retried); a server that is not there: retries, a recorded failure,
+the run saved, then `deliver --run-id` succeeds; an untrusted private key is refused
+before any database work. Also the example job of docs/delivery.md: each tenant's
+managers get the XLSX by mail and the CSV goes to an SFTP drop."""
+import email
+import email.policy
+import os
+import shutil
+import tempfile
+import unittest
+
+import delivery_support
+import drtest
+from drtest import T1, T2
+
+
+class SftpDeliveryTests(delivery_support.DeliveryTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sshd = delivery_support.SshServer()
+        cls.addClassCleanup(cls.sshd.stop)
+
+    def sftp_section(self, port=None, known_hosts=None, remote=None, extra=""):
+        s = self.sshd
+        return (f"[delivery drop]\nkind = sftp\nurl = sftp://127.0.0.1:{port or s.port}{remote or s.upload_dir}\n"
+                f"user = {s.user}\nprivate_key = {s.client_key}\nknown_hosts = {known_hosts or s.known_hosts}\n"
+                f"formats = csv\nretries = 2\nbackoff = 10ms\n{extra}")
+
+    def remote_dir(self):
+        d = tempfile.mkdtemp(prefix="drop-", dir=self.sshd.upload_dir)
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def test_upload_by_temporary_name_and_rename(self):
+        remote, outdir = self.remote_dir(), self.make_dir()
+        cfg = self.write_config(self.sftp_section(remote=remote))
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop", formats="csv,json")
+        run_id, paths = self.assert_run_ok(rc, out, err, nfiles=2)
+        csv = [p for p in paths if p.endswith(".csv")][0]
+        self.assertEqual(os.listdir(remote), [os.path.basename(csv)])  # formats = csv; no .part left
+        with open(csv, "rb") as a, open(os.path.join(remote, os.path.basename(csv)), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        rec = self.records(run_id)
+        self.assertEqual(rec[0][:4], ("drop", "sftp", "delivered", 1))
+        self.assertIn(os.path.join(remote, os.path.basename(csv)), rec[0][4])
+        # a second run of the same period replaces the file on the server
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop", formats="csv")
+        run2, paths2 = self.assert_run_ok(rc, out, err)
+        with open(paths2[0], "rb") as a, open(os.path.join(remote, os.path.basename(csv)), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        with open(os.path.join(remote, os.path.basename(csv)), encoding="utf-8") as f:
+            self.assertIn(run2, f.read())
+
+    def test_wrong_host_key_is_refused_and_recorded(self):
+        remote, outdir = self.remote_dir(), self.make_dir()
+        cfg = self.write_config(self.sftp_section(remote=remote, known_hosts=self.sshd.wrong_known_hosts))
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop")
+        self.assertEqual(rc, 76, err)
+        self.assertIn("host key", err)
+        self.assertIn("refused", err)
+        self.assertIn(self.sshd.wrong_known_hosts, err)
+        run_id = out.splitlines()[0]
+        self.assertEqual(len(out.splitlines()), 2)  # the run is saved, its file in place
+        rec = self.records(run_id)
+        self.assertEqual(rec[0][:4], ("drop", "sftp", "failed", 1))  # never retried
+        self.assertIn("host key", rec[0][5])
+        self.assertEqual(os.listdir(remote), [])
+
+    def test_unknown_host_is_refused(self):
+        d, remote, outdir = self.make_dir(), self.remote_dir(), self.make_dir()
+        empty = delivery_support.private_file(d, "known_hosts", "", 0o644)
+        cfg = self.write_config(self.sftp_section(remote=remote, known_hosts=empty))
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop")
+        self.assertEqual(rc, 76, err)
+        self.assertIn("not in the known_hosts file", err)
+        self.assertEqual(os.listdir(remote), [])
+        with open(empty, encoding="ascii") as f:
+            self.assertEqual(f.read(), "")  # nothing was added
+
+    def test_server_not_there_then_deliver_again(self):
+        remote, outdir = self.remote_dir(), self.make_dir()
+        gone = delivery_support.Refuser(greeting=b"SSH-2.0-OpenSSH_9.2\r\n")
+        self.addCleanup(gone.stop)
+        cfg = self.write_config(self.sftp_section(port=gone.port, remote=remote))
+        runs = drtest.count_runs(self.db)
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop")
+        self.assertEqual(rc, 76, err)
+        run_id, csv = out.splitlines()
+        self.assertEqual(drtest.count_runs(self.db), runs + 1)
+        self.assertEqual(self.records(run_id)[0][:4], ("drop", "sftp", "failed", 3), err)
+        self.assertEqual(gone.count, 3)
+        cfg2 = self.write_config(self.sftp_section(remote=remote))
+        rc, out2, err2 = drtest.run_tool(["--config", cfg2, "deliver", "--run-id", run_id, "--to", "drop"])
+        self.assertEqual(rc, 0, err2)
+        with open(csv, "rb") as a, open(os.path.join(remote, os.path.basename(csv)), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        self.assertEqual([r[2:4] for r in self.records(run_id)], [("failed", 3), ("delivered", 1)])
+
+    def test_private_key_must_be_private(self):
+        d = self.make_dir()
+        key = os.path.join(d, "key")
+        shutil.copy(self.sshd.client_key, key)
+        os.chmod(key, 0o644)
+        cfg = self.write_config(self.sftp_section().replace(self.sshd.client_key, key))
+        runs = drtest.count_runs(self.db)
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "drop")
+        self.assertEqual(rc, 78, err)
+        self.assertIn("private key", err)
+        self.assertIn(f"{cfg}:", err)
+        self.assertEqual(drtest.count_runs(self.db), runs)
+
+    def test_example_job_mails_xlsx_and_uploads_csv(self):
+        """docs/delivery.md's example: managers get the XLSX, the drop gets the CSV."""
+        d, remote, outdir = self.make_dir(), self.remote_dir(), self.make_dir()
+        cert = delivery_support.make_certificate(d)
+        smtp = delivery_support.SmtpServer(tls="starttls", cert=cert, auth=("reports", "pw-for-mail"))
+        self.addCleanup(smtp.stop)
+        pw = delivery_support.private_file(d, "smtp.pw", "pw-for-mail\n")
+        managers = delivery_support.private_file(
+            d, "managers.sql", "SELECT email FROM (VALUES "
+            f"('{T1}'::uuid, 'ana@t1.example'), ('{T2}'::uuid, 'bo@t2.example')) AS m(tenant_id, email)"
+            " WHERE m.tenant_id = :tenant::uuid\n", 0o644)
+        cfg = self.write_config(
+            f"[job monthly]\ntenant = all\nprincipals = all\nperiod = 2026-03\nformats = xlsx,csv\n"
+            f"output_dir = {outdir}\ndeliver = managers, drop\n\n"
+            f"[delivery managers]\nkind = mail\nurl = smtp://127.0.0.1:{smtp.port}\noption = ca_file={cert[0]}\n"
+            f"user = reports\ncredentials_file = {pw}\nfrom = reports@example.com\n"
+            f"recipients_query = {managers}\nformats = xlsx\nsubject = Sales report {{period}}\n\n"
+            + self.sftp_section(remote=remote))
+        rc, out, err = drtest.run_tool(["--config", cfg, "job", "monthly"])
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 6, out)
+        files = [p for p in lines if "/" in p]
+        self.assertEqual(sorted(os.listdir(remote)), sorted(os.path.basename(p) for p in files if p.endswith(".csv")))
+        for p in files:
+            if p.endswith(".csv"):
+                with open(p, "rb") as a, open(os.path.join(remote, os.path.basename(p)), "rb") as b:
+                    self.assertEqual(a.read(), b.read())
+        self.assertEqual(len(smtp.messages), 2)
+        for rcpts, raw in smtp.messages:
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            (att,) = list(msg.iter_attachments())
+            tenant = T1 if rcpts == ["ana@t1.example"] else T2
+            self.assertEqual(rcpts, ["ana@t1.example"] if tenant == T1 else ["bo@t2.example"])
+            xlsx = [p for p in files if p.endswith(".xlsx") and tenant in p][0]
+            with open(xlsx, "rb") as f:
+                self.assertEqual(att.get_payload(decode=True), f.read())
+            self.assertNotIn(b"pw-for-mail", raw)
+        self.assertNotIn("pw-for-mail", err)
+        for run_id in (lines[0], lines[3]):
+            self.assertEqual(sorted(r[:3] for r in self.records(run_id)),
+                             [("drop", "sftp", "delivered"), ("managers", "mail", "delivered")])
+
+
+if __name__ == "__main__":
+    unittest.main()
