@@ -39,18 +39,22 @@ dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_prin
 dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *compare,
                            int explicit_principals, long *rows, long *compare_rows, dr_error *err)
 {
+    /* one tenant: arrays of one (a job's batch passes more) */
+    char runs[72], compare_runs[72], tenants[72];
+    snprintf(runs, sizeof runs, "{%s}", m->run_id);
+    snprintf(compare_runs, sizeof compare_runs, "{%s}", compare ? compare->run_id : "");
+    snprintf(tenants, sizeof tenants, "{%s}", m->tenant);
     dr_param p[] = {
-        {"run_id", m->run_id}, {"compare_run_id", compare ? compare->run_id : NULL},
-        {"tenant", m->tenant},
+        {"run_ids", runs}, {"compare_run_ids", compare ? compare_runs : NULL}, {"tenants", tenants},
         {"period_start", m->start}, {"period_end", m->end},
         {"compare_start", compare ? compare->start : NULL}, {"compare_end", compare ? compare->end : NULL},
         {"principals", explicit_principals ? m->principals : NULL},
     };
-    char n[2][32] = {"", ""};
-    char *const dst[2] = {n[0], n[1]};
-    const size_t size[2] = {sizeof n[0], sizeof n[1]};
+    char n[3][64] = {"", "", ""};
+    char *const dst[3] = {n[0], n[1], n[2]};
+    const size_t size[3] = {sizeof n[0], sizeof n[1], sizeof n[2]};
     int found = 0;
-    dr_status st = dr_db_fetch_row_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], dst, size, 2,
+    dr_status st = dr_db_fetch_row_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], dst, size, 3,
                                          &found, err);
     if (st == DR_EDATA) /* numeric field overflow (22003) and the like: say what it means */
         dr_error_prefix(err, "the source data gives numbers the fact table cannot hold (amounts are "
@@ -58,8 +62,8 @@ dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *c
     if (st == DR_OK && !found)
         st = dr_fail(err, DR_EINTERNAL, "the report statement returned no row");
     if (st == DR_OK) {
-        *rows = strtol(n[0], NULL, 10);
-        *compare_rows = strtol(n[1], NULL, 10);
+        *rows = strtol(n[1], NULL, 10);
+        *compare_rows = strtol(n[2], NULL, 10);
     }
     return st;
 }

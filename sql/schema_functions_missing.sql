@@ -10,7 +10,7 @@ FROM (VALUES ('dyno_crm.dynoreport_iso8601(timestamp with time zone)'),
              ('dyno_crm.dynoreport_timestamptz(text)'),
              ('dyno_crm.dynoreport_day_words(timestamp without time zone, boolean)'),
              ('dyno_crm.dynoreport_period_title(text, boolean, timestamp without time zone, timestamp without time zone)'),
-             ('dyno_crm.dynoreport_report_rows(uuid, timestamp with time zone, timestamp with time zone, text)'),
-             ('dyno_crm.dynoreport_report_store(uuid, uuid, uuid, timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)'))
+             ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)'),
+             ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)'))
      AS f(sig)
 WHERE to_regprocedure(f.sig) IS NULL

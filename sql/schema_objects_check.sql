@@ -179,10 +179,10 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
            ('dyno_crm.dynoreport_period_title(text, boolean, timestamp without time zone, timestamp without time zone)',
             'text', 's', 'search_path=pg_catalog, pg_temp', 'd972587eb9f607bac2f61c2296523647',
             '006_report_view_functions.sql'),
-           ('dyno_crm.dynoreport_report_rows(uuid, timestamp with time zone, timestamp with time zone, text)',
-            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', '07e288d4bce62d37afac26435895f074', '007_report_compute.sql'),
-           ('dyno_crm.dynoreport_report_store(uuid, uuid, uuid, timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
-            'record', 'v', 'search_path=pg_catalog, pg_temp', '9cc04a131759c13a678888a17bb64f45', '007_report_compute.sql')
+           ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)',
+            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', 'e8a7f976cc9589f7d9a7a69396d05e94', '007_report_compute.sql'),
+           ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
+            'record', 'v', 'search_path=pg_catalog, pg_temp', 'a594a89478e3061ee0d5572f0e8c2400', '007_report_compute.sql')
 ),
 tables AS (
     SELECT e.tbl, c.oid, c.relkind

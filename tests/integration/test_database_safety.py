@@ -277,9 +277,9 @@ class PinnedSearchPathTests(drtest.ToolTestCase):
             ("dyno_crm.dynoreport_iso8601(timestamp with time zone)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_period_title(text,boolean,timestamp without time zone,"
              "timestamp without time zone)", ["search_path=pg_catalog, pg_temp"]),
-            ("dyno_crm.dynoreport_report_rows(uuid,timestamp with time zone,timestamp with time zone,text)",
+            ("dyno_crm.dynoreport_report_rows(uuid[],timestamp with time zone,timestamp with time zone,text)",
              ["search_path=pg_catalog, pg_temp", "jit=off"]),
-            ("dyno_crm.dynoreport_report_store(uuid,uuid,uuid,timestamp with time zone,timestamp with time zone,"
+            ("dyno_crm.dynoreport_report_store(uuid[],uuid[],uuid[],timestamp with time zone,timestamp with time zone,"
              "timestamp with time zone,timestamp with time zone,text)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_timestamptz(text)", ["search_path=pg_catalog, pg_temp"]),
         ])

@@ -225,6 +225,55 @@ class ReportTests(drtest.FixtureTestCase):
         self.check_db(run_id, expected)
         self.check_csv(path, expected, tz)
 
+    def batch_rows(self, tenants, start, end, principals=None):
+        """dynoreport_report_rows over @tenants (a job's batch): facts {tenant: rows} and totals
+        {tenant: {type: values}}, as text in the fact and totals columns' types."""
+        sql = ("SELECT tenant_id::text, is_total, principal_type, principal_id::text,"
+               " deals_created_count::text, deals_closed_won_count::text, deals_closed_lost_count::text,"
+               " total_amount_won::numeric(14,2)::text, avg_deal_size_won::numeric(14,2)::text,"
+               " avg_time_to_close_days::numeric(10,4)::text, win_rate::numeric(5,4)::text"
+               " FROM dyno_crm.dynoreport_report_rows(%s::uuid[], %s, %s, %s)"
+               " ORDER BY tenant_id, is_total, principal_type, principal_id")
+        with self.conn.cursor() as cur:
+            cur.execute(sql, (tenants, start, end, principals))
+            got = cur.fetchall()
+        self.conn.rollback()
+        facts, totals = {}, {}
+        for tenant, is_total, kind, pid, *values in got:
+            if is_total:
+                totals.setdefault(tenant, {})[kind] = values
+            else:
+                facts.setdefault(tenant, []).append([kind, pid, *values])
+        return facts, totals
+
+    def test_a_batch_of_tenants_gives_each_tenant_its_own_numbers(self):
+        """The report query over several tenants at once (what a job's batch calls) gives each
+        tenant the fact rows and totals of the reference for that tenant alone, and the same
+        as a call for that tenant alone: a stage row carrying another tenant's id counts for
+        no deal even when that other tenant is in the batch; the same principal id in two
+        tenants stays apart."""
+        tz = "America/New_York"
+        start, end = reference.period_bounds("2026-03", tz)
+        deals, stage_rows = reference.load_source(self.conn)
+        facts, totals = self.batch_rows([T1, T2], start, end)
+        self.assertEqual(sorted(facts), sorted([T1, T2]))
+        for tenant in (T1, T2):
+            expected = [r[2:4] + r[6:] for r in reference.expected_rows(self.conn, None, tenant, start, end)]
+            self.assertTrue(expected)
+            self.assertEqual(sorted(facts[tenant]), sorted(expected), tenant)
+            self.assertEqual(totals[tenant], reference.expected_totals(deals, stage_rows, tenant, start, end),
+                             tenant)
+            alone_facts, alone_totals = self.batch_rows([tenant], start, end)
+            self.assertEqual((alone_facts[tenant], alone_totals[tenant]), (facts[tenant], totals[tenant]))
+        # explicit principals: each of them for each tenant of the batch, zeros where it has no deals
+        asked = [("USER", ALICE), ("GROUP", EAST)]
+        facts, totals = self.batch_rows([T1, T2], start, end, ",".join(f"{k}:{p}" for k, p in asked))
+        for tenant in (T1, T2):
+            expected = [r[2:4] + r[6:] for r in reference.expected_rows(self.conn, None, tenant, start, end, asked)]
+            self.assertEqual(sorted(facts[tenant]), sorted(expected), tenant)
+            self.assertEqual(totals[tenant],
+                             reference.expected_totals(deals, stage_rows, tenant, start, end, asked), tenant)
+
     # ---- persistence and export -------------------------------------------------------
 
     def test_no_persist_writes_file_but_no_run(self):

@@ -234,8 +234,9 @@ static void test_report_store_file(void)
     CU_ASSERT_EQUAL(dr_sqltext_split(text, len, &sql, &err), DR_OK);
     CU_ASSERT_EQUAL_FATAL(sql.count, 1);
     const char *s = sql.stmts[0].text;
-    CU_ASSERT(strncmp(s, "SELECT s.fact_rows, s.compare_fact_rows\nFROM dyno_crm.dynoreport_report_store(", 78) == 0);
+    CU_ASSERT(strncmp(s, "SELECT s.tenant_id, s.fact_rows, s.compare_fact_rows\nFROM dyno_crm.dynoreport_report_store(", 91) == 0);
     CU_ASSERT(strstr(s, ":principals::text") != NULL);
+    CU_ASSERT(strstr(s, ":tenants::uuid[]") != NULL);
     /* no "--" outside its strings (it has none inside either), no comment */
     CU_ASSERT_PTR_NULL(strstr(s, "--"));
     CU_ASSERT_PTR_NULL(strstr(s, "/*"));
