@@ -139,9 +139,11 @@ static dr_status check_jobs(check_ctx *c, dr_db *db, dr_error *err)
         char section[600];
         memset(req, 0, sizeof *req);
         dr_status st = dr_job_check(cfg, job, req, &store, problem, c, &bad, err);
-        if (st == DR_OK && bad == 0 && db) { /* the zone's form is good: does the database know it? */
+        /* the job's own zone, of a good form (else reported above): does the database know it?
+           (a zone of [defaults] was checked once, not again for every job that inherits it) */
+        if (st == DR_OK && db && job->s.tz && dr_tz_check(job->s.tz, NULL) == DR_OK) {
             snprintf(section, sizeof section, "job %s", job->name);
-            check_zone(c, db, req->tz, job->s.tz ? section : "defaults", "tz");
+            check_zone(c, db, job->s.tz, section, "tz");
         }
         dr_strstore_free(&store);
         if (st != DR_OK) {
