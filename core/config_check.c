@@ -11,6 +11,7 @@
 #include "job.h"
 #include "odbc.h"
 #include "period_db.h"
+#include "run_store.h"
 #include "run_view.h"
 #include "schema.h"
 
@@ -19,7 +20,37 @@ typedef struct check_ctx {
     dr_cli *cli;
     size_t problems;     /* of the configuration (exit 78) */
     dr_status db_status; /* the connection's failure, DR_OK when none */
+    char (*tenants)[DR_UUID_LEN + 1]; /* the tenants with deals (tenant = all), read once */
+    size_t ntenants;
+    int tenants_read;
+    size_t runs;         /* tenant runs the jobs would make */
 } check_ctx;
+
+/* The tenants a job would run for, as `job` finds them: all with deals, or its one tenant
+   (a warning when that one has no deal at all: its runs would be empty). */
+static dr_status check_tenants(check_ctx *c, dr_db *db, const dr_config_job *job, const char *tenant,
+                               dr_error *err)
+{
+    if (!c->tenants_read) {
+        dr_status st = dr_store_list_tenants(db, &c->tenants, &c->ntenants, err);
+        if (st != DR_OK)
+            return st;
+        c->tenants_read = 1;
+    }
+    if (*tenant == '\0') { /* tenant = all */
+        c->runs += c->ntenants;
+        return DR_OK;
+    }
+    c->runs++;
+    for (size_t i = 0; i < c->ntenants; i++)
+        if (strcmp(c->tenants[i], tenant) == 0)
+            return DR_OK;
+    char shown[256];
+    dr_printable_copy(job->name, shown, sizeof shown);
+    dr_log_msg(&c->cli->log, DR_LOG_WARN, "warning: [job %s]: tenant %s has no deals in dyno_crm.deal: its runs "
+               "will have no rows", shown, tenant);
+    return DR_OK;
+}
 
 /* One problem: an error line now, counted. */
 static void problem(void *ctx, const dr_error *e)
@@ -139,6 +170,8 @@ static dr_status check_jobs(check_ctx *c, dr_db *db, dr_error *err)
         char section[600];
         memset(req, 0, sizeof *req);
         dr_status st = dr_job_check(cfg, job, req, &store, problem, c, &bad, err);
+        if (st == DR_OK && bad == 0 && db)
+            st = check_tenants(c, db, job, req->tenant, err);
         /* the job's own zone, of a good form (else reported above): does the database know it?
            (a zone of [defaults] was checked once, not again for every job that inherits it) */
         if (st == DR_OK && db && job->s.tz && dr_tz_check(job->s.tz, NULL) == DR_OK) {
@@ -161,7 +194,9 @@ dr_status dr_config_check(dr_cli *cli, dr_error *err)
     check_ctx c = {.cli = cli};
     dr_db *db = NULL;
     char where[512];
+    double t0 = dr_log_now_ms();
     dr_status st = dr_config_load_each(cli->config_path, &cli->cfg, problem, &c, err);
+    dr_log_phase(&cli->log, "read the file", &t0);
     if (st != DR_OK)
         return st;
     dr_printable_copy(cli->cfg.path ? cli->cfg.path : DR_CONFIG_DEFAULT_PATH, where, sizeof where);
@@ -171,13 +206,17 @@ dr_status dr_config_check(dr_cli *cli, dr_error *err)
     if (check_connection(&c))
         db = check_database(&c);
     dr_wipe(cli->connstr, sizeof cli->connstr); /* connected once: no longer needed */
+    dr_log_phase(&cli->log, "connect", &t0);
     check_names(&c, db);
+    dr_log_phase(&cli->log, "names queries", &t0);
     if (cli->cfg.defaults.tz)
         check_zone(&c, db, cli->cfg.defaults.tz, "defaults", "tz");
     check_output(&c, NULL);
     st = check_jobs(&c, db, err);
+    dr_log_phase(&cli->log, "defaults and jobs", &t0);
     dr_interrupt_watch(&cli->intr, NULL);
     dr_db_close(db); /* rolls back: the check only read */
+    free(c.tenants);
     if (st == DR_OK)
         st = dr_interrupt_check(&cli->intr, err);
     if (st != DR_OK)
@@ -190,8 +229,8 @@ dr_status dr_config_check(dr_cli *cli, dr_error *err)
         return dr_fail(err, c.db_status, "config check: the database could not be reached (see above); nothing "
                        "else was found wrong in %s", where);
     char line[1024];
-    snprintf(line, sizeof line, "%s: OK (%zu job%s; database reachable, schema up to date)", where,
-             cli->cfg.njobs, cli->cfg.njobs == 1 ? "" : "s");
+    snprintf(line, sizeof line, "%s: OK (%zu job%s, %zu tenant run%s; database reachable, schema up to date)",
+             where, cli->cfg.njobs, cli->cfg.njobs == 1 ? "" : "s", c.runs, c.runs == 1 ? "" : "s");
     dr_log_result(&cli->log, line);
     return DR_OK;
 }

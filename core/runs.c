@@ -139,13 +139,16 @@ dr_status dr_runs_list(dr_runner *r, const dr_runs_list_request *req, dr_error *
     dr_param p[] = {{"tenant", req->tenant[0] ? req->tenant : NULL},
                     {"since", req->has_since ? since : NULL},
                     {"limit", limit}};
+    double t0 = dr_log_now_ms();
     dr_status st = DR_OK;
     if (req->header)
         st = add_line(&out, err, "%s", DR_RUNS_LIST_HEADER);
     if (st == DR_OK)
         st = connect_checked(r, &db, err);
+    dr_log_phase(r->log, "connect", &t0);
     if (st == DR_OK)
         st = each_row(db, dr_sql_runs_list, p, sizeof p / sizeof p[0], 10, list_row, &out, err);
+    dr_log_phase(r->log, "read", &t0);
     st = signal_wins(r, st, err);
     disconnect(r, db);
     if (st == DR_OK)
@@ -319,7 +322,9 @@ dr_status dr_runs_show(dr_runner *r, const char *run_id, dr_error *err)
     char tz[128] = "";
     int found = 0;
     dr_zone zone = {.name = tz};
+    double t0 = dr_log_now_ms();
     dr_status st = connect_checked(r, &s.db, err);
+    dr_log_phase(r->log, "connect", &t0);
     /* the run's zone first, so its timestamps are shown as the run wrote them (as export) */
     if (st == DR_OK)
         st = dr_store_run_zone(s.db, run_id, tz, sizeof tz, &found, err);
@@ -330,6 +335,7 @@ dr_status dr_runs_show(dr_runner *r, const char *run_id, dr_error *err)
         st = dr_zone_apply(s.db, &zone, err);
     for (size_t i = 0; st == DR_OK && i < sizeof show_sections / sizeof show_sections[0]; i++)
         st = show_sections[i](&s, err);
+    dr_log_phase(r->log, "read", &t0);
     st = signal_wins(r, st, err);
     disconnect(r, s.db);
     if (st == DR_OK)
@@ -447,7 +453,9 @@ dr_status dr_runs_prune(dr_runner *r, const dr_runs_prune_request *req, dr_error
     ts_text(&req->before, before, sizeof before);
     snprintf(keep, sizeof keep, "%ld", req->keep_last);
     dr_param pcut[] = {{"age", req->age[0] ? req->age : NULL}, {"before", req->age[0] ? NULL : before}};
+    double t0 = dr_log_now_ms();
     dr_status st = connect_checked(r, &db, err);
+    dr_log_phase(r->log, "connect", &t0);
     if (st == DR_OK)
         st = dr_db_fetch_row_named(db, dr_sql_runs_prune_cut, pcut, 2, cut_dst, cut_size, 2, &found, err);
     if (st == DR_OK && (!found || !*cut))
@@ -458,10 +466,15 @@ dr_status dr_runs_prune(dr_runner *r, const dr_runs_prune_request *req, dr_error
     dr_param psel[] = {{"tenant", req->tenant[0] ? req->tenant : NULL}, {"keep", keep}, {"cut", cut}};
     if (st == DR_OK)
         st = each_row(db, dr_sql_runs_prune_select, psel, 3, 7, prune_row, &pc, err);
-    if (st == DR_OK && !req->dry_run && pc.n > 0)
+    dr_log_phase(r->log, "choose", &t0);
+    if (st == DR_OK && !req->dry_run && pc.n > 0) {
         st = prune_delete(r, db, &pc, cut, err);
-    if (st == DR_OK && !req->dry_run && pc.n > 0)
+        dr_log_phase(r->log, "delete", &t0);
+    }
+    if (st == DR_OK && !req->dry_run && pc.n > 0) {
         st = dr_db_commit(db, err);
+        dr_log_phase(r->log, "commit", &t0);
+    }
     st = signal_wins(r, st, err);
     disconnect(r, db); /* rolls back a dry run and a failed prune */
     if (st == DR_OK) {

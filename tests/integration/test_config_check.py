@@ -65,9 +65,20 @@ class ConfigCheckTests(drtest.FixtureTestCase):
     def test_good_configuration_is_ok_and_writes_nothing(self):
         config, _ = self.write(self.good_body())
         out, err = self.check(config, 0)
-        self.assertEqual(out, f"{config}: OK (2 jobs; database reachable, schema up to date)\n")
+        # monthly: every tenant with deals; weekly: T1
+        tenants = self.db.query("SELECT count(DISTINCT tenant_id) FROM dyno_crm.deal")[0][0]
+        self.assertEqual(out, f"{config}: OK (2 jobs, {tenants + 1} tenant runs; database reachable, schema up to "
+                              "date)\n")
         self.assertNotIn("error", err)
+        self.assertNotIn("warning", err)
         self.assertTrue(os.path.isdir(self.stale))
+
+    def test_a_tenant_without_deals_is_a_warning(self):
+        nobody = "99999999-9999-4999-8999-999999999999"
+        config, _ = self.write(self.good_body().replace(f"tenant = {T1}", f"tenant = {nobody}"))
+        out, err = self.check(config, 0)
+        self.assertIn(f"warning: [job weekly]: tenant {nobody} has no deals", err)
+        self.assertIn(": OK (2 jobs, ", out)
 
     def test_every_problem_is_reported_with_its_line(self):
         body = (f"[connection]\nconnect = {self.db.odbc}\nbogus = 1\n\n"
