@@ -429,13 +429,16 @@ static int parse_file(parse_ctx *ctx, FILE *f)
             char *name = rstrip(start), *value = end + 1;
             *find_chars_or_comment(value, NULL) = '\0';
             value = rstrip(lskip(value));
-            if (!replace_copy(&prev, name))
+            if (!replace_copy(&prev, name)) {
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
-            else if ((ok = handler(ctx, section, name, value)) != 0 && dr_config_line_of(ctx->cfg, section, name) == 0 &&
-                     !record_line(ctx, section, name))
-                ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
-            else
-                ok = go_on(ctx, ok);
+            } else {
+                ok = handler(ctx, section, name, value);
+                /* the first line of a key, for messages after the load (config check, job) */
+                if (ok && dr_config_line_of(ctx->cfg, section, name) == 0 && !record_line(ctx, section, name))
+                    ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+                else
+                    ok = go_on(ctx, ok);
+            }
         }
     }
     line_buf_free(&b);

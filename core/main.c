@@ -381,7 +381,7 @@ static const dr_command commands[] = {
     {"export", cmd_export, "export --run-id UUID              write a saved run's files again"},
     {"job", cmd_job, "job NAME                         run a [job NAME] of the configuration file"},
     {"plugins", cmd_plugins, "plugins                          list the output formats found"},
-    {"runs", dr_cmd_runs, "runs list|show ID|prune ...       list, show or delete saved runs"},
+    {"runs", dr_cmd_runs, "runs list|show ID|prune ...      list, show or delete saved runs"},
     {"config", dr_cmd_config, "config check                     check the configuration file"},
 };
 
@@ -469,7 +469,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], commands[i].name) == 0)
             cmd = &commands[i];
     if (st == DR_OK && !done && cmd == NULL)
-        st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job, plugins, runs or config", argv[optind]);
+        st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job, plugins, runs or config",
+                           argv[optind]);
     if (st == DR_OK && cmd)
         dr_cli_guard_connect(&cli, (char *)cli.connect); /* it points into argv */
     /* config check reads the file itself: it reports every problem of it, not the first */
