@@ -21,6 +21,8 @@
 typedef struct parse_ctx {
     dr_config *cfg;
     int line;
+    dr_config_problem_fn each; /* config check: every problem to this, and read on */
+    void *each_ctx;
     char shown[512]; /* the file's path, printable, for messages */
     dr_error *err;
 } parse_ctx;
@@ -605,6 +607,50 @@ static int read_line(FILE *f, line_buf *b)
     return 1;
 }
 
+/* Note where @p key of @p section (NULL: the section header) was set, for later messages. */
+static int record_line(parse_ctx *ctx, const char *section, const char *key)
+{
+    dr_config *cfg = ctx->cfg;
+    if (cfg->nlines == cfg->lines_cap) {
+        size_t cap = cfg->lines_cap ? cfg->lines_cap * 2 : 32;
+        dr_config_line *grown = realloc(cfg->lines, cap * sizeof *grown);
+        if (grown == NULL)
+            return 0;
+        cfg->lines = grown;
+        cfg->lines_cap = cap;
+    }
+    dr_config_line *l = &cfg->lines[cfg->nlines];
+    *l = (dr_config_line){.section = strdup(section), .key = key ? strdup(key) : NULL, .line = ctx->line};
+    if (l->section == NULL || (key && l->key == NULL)) {
+        free(l->section);
+        free(l->key);
+        return 0;
+    }
+    cfg->nlines++;
+    return 1;
+}
+
+int dr_config_line_of(const dr_config *cfg, const char *section, const char *key)
+{
+    for (size_t i = 0; i < cfg->nlines; i++) {
+        const dr_config_line *l = &cfg->lines[i];
+        if (strcmp(l->section, section) == 0 && (key ? l->key && strcmp(l->key, key) == 0 : l->key == NULL))
+            return l->line;
+    }
+    return 0;
+}
+
+/* In a config check, a problem of one line is reported and the reading goes on: 1 when
+   @p ok (0) was such a problem and has been handed over. */
+static int go_on(parse_ctx *ctx, int ok)
+{
+    if (ok || ctx->each == NULL || ctx->err == NULL || ctx->err->status != DR_ECONFIG)
+        return ok;
+    ctx->each(ctx->each_ctx, ctx->err);
+    dr_error_clear(ctx->err);
+    return 1;
+}
+
 /*
  * The file's lines, the syntax inih had (docs/configuration.md): '[section]'; 'key = value'
  * or 'key: value'; ';' or '#' comment lines; a ';' after a blank ends a value (and the '#'
@@ -622,8 +668,8 @@ static int parse_file(parse_ctx *ctx, FILE *f)
     while (ok && (rc = read_line(f, &b)) != 0) {
         ctx->line++;
         if (rc == -1) {
-            ok = config_fail(ctx, "the line is longer than %d bytes, the longest a configuration line "
-                             "may be", DR_CONFIG_MAX_LINE);
+            ok = go_on(ctx, config_fail(ctx, "the line is longer than %d bytes, the longest a configuration "
+                                        "line may be", DR_CONFIG_MAX_LINE)); /* the rest is not read */
             break;
         }
         if (rc == -2 || rc == -3) {
@@ -643,39 +689,53 @@ static int parse_file(parse_ctx *ctx, FILE *f)
         if (*start == '\0' || *start == ';' || *start == '#')
             continue; /* blank or comment line */
         if (*prev && start > line) {
-            ok = handler(ctx, section, prev, start); /* an indented line: more of the key above */
+            ok = go_on(ctx, handler(ctx, section, prev, start)); /* an indented line: more of the key above */
         } else if (*start == '[') {
             end = find_chars_or_comment(start + 1, "]");
             if (*end != ']') {
-                ok = config_fail(ctx, "syntax error: expected [section] or key = value");
-                break;
+                ok = go_on(ctx, config_fail(ctx, "syntax error: expected [section] or key = value"));
+                if (!ok)
+                    break;
+                replace_copy(&prev, ""); /* an indented line after it continues nothing */
+                continue;
             }
             *end = '\0';
             /* a [delivery NAME] exists from its header on, even without keys */
             if (strncmp(start + 1, "delivery ", 9) == 0 && !delivery_name_valid(start + 10)) {
                 char qs[DR_QUOTE_SIZE];
-                ok = config_fail(ctx, "section %s: expected [delivery NAME] with a NAME of letters, digits, "
-                                 "'_', '-' and '.' (at most 64)", Q(start + 1, qs));
+                /* the keys below it belong to no section: the rest is not read */
+                ok = go_on(ctx, config_fail(ctx, "section %s: expected [delivery NAME] with a NAME of letters, "
+                                            "digits, '_', '-' and '.' (at most 64)", Q(start + 1, qs)));
                 break;
             }
             if (strncmp(start + 1, "delivery ", 9) == 0 && delivery_section(ctx, start + 10) == NULL)
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
-            if (!replace_copy(&section, start + 1) || !replace_copy(&prev, ""))
+            if (!ok || !replace_copy(&section, start + 1) || !replace_copy(&prev, "") ||
+                (dr_config_line_of(ctx->cfg, section, NULL) == 0 && !record_line(ctx, section, NULL)))
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
         } else {
             end = find_chars_or_comment(start, "=:");
             if (*end != '=' && *end != ':') {
-                ok = config_fail(ctx, "syntax error: expected [section] or key = value");
-                break;
+                ok = go_on(ctx, config_fail(ctx, "syntax error: expected [section] or key = value"));
+                if (!ok)
+                    break;
+                replace_copy(&prev, "");
+                continue;
             }
             *end = '\0';
             char *name = rstrip(start), *value = end + 1;
             *find_chars_or_comment(value, NULL) = '\0';
             value = rstrip(lskip(value));
-            if (!replace_copy(&prev, name))
+            if (!replace_copy(&prev, name)) {
                 ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
-            else
+            } else {
                 ok = handler(ctx, section, name, value);
+                /* the first line of a key, for messages after the load (config check, job) */
+                if (ok && dr_config_line_of(ctx->cfg, section, name) == 0 && !record_line(ctx, section, name))
+                    ok = 0, dr_fail(ctx->err, DR_ENOMEM, "out of memory reading %s", ctx->shown);
+                else
+                    ok = go_on(ctx, ok);
+            }
         }
     }
     line_buf_free(&b);
@@ -685,6 +745,12 @@ static int parse_file(parse_ctx *ctx, FILE *f)
 }
 
 dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *err)
+{
+    return dr_config_load_each(explicit_path, cfg, NULL, NULL, err);
+}
+
+dr_status dr_config_load_each(const char *explicit_path, dr_config *cfg, dr_config_problem_fn each, void *each_ctx,
+                              dr_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     const char *path = explicit_path;
@@ -713,7 +779,7 @@ dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *er
         cfg->file_uid = (unsigned long)sb.st_uid;
         cfg->file_mode = (unsigned)sb.st_mode;
     }
-    parse_ctx ctx = {.cfg = cfg, .err = err};
+    parse_ctx ctx = {.cfg = cfg, .err = err, .each = each, .each_ctx = each_ctx};
     dr_printable_copy(path, ctx.shown, sizeof ctx.shown);
     int ok = (cfg->path = strdup(path)) != NULL;
     if (!ok)
@@ -723,8 +789,9 @@ dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *er
     fclose(f);
     dr_wipe(iobuf, sizeof iobuf);
     if (ok && cfg->connect && cfg->dsn) {
-        dr_fail(err, DR_ECONFIG, "%s: [connection] has both 'connect' and 'dsn': keep one", ctx.shown);
-        ok = 0;
+        ctx.line = dr_config_line_of(cfg, "connection", "dsn");
+        dr_fail(err, DR_ECONFIG, "%s:%d: [connection] has both 'connect' and 'dsn': keep one", ctx.shown, ctx.line);
+        ok = go_on(&ctx, 0);
     }
     if (!ok) {
         dr_status st = err && err->status != DR_OK ? err->status : DR_ECONFIG;
@@ -757,6 +824,11 @@ void dr_config_free(dr_config *cfg)
     if (cfg == NULL)
         return;
     free(cfg->path);
+    for (size_t i = 0; i < cfg->nlines; i++) {
+        free(cfg->lines[i].section);
+        free(cfg->lines[i].key);
+    }
+    free(cfg->lines);
     if (cfg->connect) /* it may hold a password */
         dr_wipe(cfg->connect, strlen(cfg->connect));
     free(cfg->connect);

@@ -78,8 +78,20 @@ typedef struct dr_config_job {
     dr_settings s;
 } dr_config_job;
 
+/** Where a section or key was set: for messages that name file and line after the load. */
+typedef struct dr_config_line {
+    char *section; /**< "connection", "defaults", "names", "job NAME", ... */
+    char *key;     /**< NULL: the section's first header line */
+    int line;
+} dr_config_line;
+
+/** A problem found while reading or checking the configuration (config check collects them). */
+typedef void (*dr_config_problem_fn)(void *ctx, const dr_error *problem);
+
 typedef struct dr_config {
     char *path;          /**< file read, or NULL when none */
+    dr_config_line *lines; /**< every section header and key read, in file order */
+    size_t nlines, lines_cap;
     char *connect;
     char *dsn;
     char *password_file; /**< an absolute path (checked when the file is loaded) */
@@ -104,6 +116,22 @@ typedef struct dr_config {
  * A missing explicit or $DYNOREPORT_CONFIG file is an error; a missing default file is not.
  */
 dr_status dr_config_load(const char *explicit_path, dr_config *cfg, dr_error *err);
+
+/**
+ * dr_config_load that goes on after a problem: each bad line is sent to @p each (a
+ * DR_ECONFIG error "FILE:LINE: ...") and skipped, so every problem of the file is found;
+ * @p cfg keeps what could be read. A line longer than DR_CONFIG_MAX_LINE ends the reading
+ * (reported). @return DR_OK once the file was read (or the default file is absent: then
+ * cfg->path is NULL), else the error of a file that cannot be read, or DR_ENOMEM.
+ */
+dr_status dr_config_load_each(const char *explicit_path, dr_config *cfg, dr_config_problem_fn each, void *ctx,
+                              dr_error *err);
+
+/**
+ * The line of the file where @p key of @p section was set (the first time), or with @p key
+ * NULL the section's first header line; 0 when it was not (or no file was read).
+ */
+int dr_config_line_of(const dr_config *cfg, const char *section, const char *key);
 
 /** Free everything in @p cfg. NULL-safe, idempotent. */
 void dr_config_free(dr_config *cfg);

@@ -10,31 +10,62 @@
 #include "odbc.h"
 #include "run_store.h"
 
-/* A bad value in a [job] is a configuration error (78) that names file, job and key. */
-static dr_status value_error(const dr_config *cfg, const char *job, const char *key, dr_error *err)
+/* A bad value in a [job] is a configuration error (78) that names file, line, job and key
+   (the key's line, else the job's first [job NAME] line). */
+static dr_status value_error(const dr_config *cfg, const dr_config_job *job, const char *key, dr_error *err)
 {
-    char prefix[1024], shown[256], where[512];
-    dr_printable_copy(job, shown, sizeof shown);
+    char prefix[1024], shown[256], where[512], section[600];
+    dr_printable_copy(job->name, shown, sizeof shown);
     dr_printable_copy(cfg->path ? cfg->path : "", where, sizeof where);
-    snprintf(prefix, sizeof prefix, "%s: [job %s] key '%s': ", where, shown, key);
+    snprintf(section, sizeof section, "job %s", job->name);
+    int line = dr_config_line_of(cfg, section, key);
+    if (line == 0)
+        line = dr_config_line_of(cfg, section, NULL);
+    if (line > 0)
+        snprintf(prefix, sizeof prefix, "%s:%d: [job %s] key '%s': ", where, line, shown, key);
+    else
+        snprintf(prefix, sizeof prefix, "%s: [job %s] key '%s': ", where, shown, key);
     dr_error_prefix(err, prefix);
     err->status = DR_ECONFIG;
     err->usage_hint = 0;
     return DR_ECONFIG;
 }
 
-dr_status dr_job_request(const dr_config *cfg, const dr_config_job *job, dr_run_request *req,
-                         dr_strstore *store, int *all_tenants, char tenant[DR_UUID_LEN + 1], dr_error *err)
+/* The problems of one job: the first ends the request, unless @p each takes every one. */
+typedef struct job_problems {
+    dr_config_problem_fn each;
+    void *ctx;
+    size_t count;
+} job_problems;
+
+/* A problem found (value_error made @p err): 1 to go on with the next key, 0 to stop. */
+static int next_key(job_problems *jp, dr_error *err)
+{
+    jp->count++;
+    if (jp->each == NULL)
+        return 0;
+    jp->each(jp->ctx, err);
+    dr_error_clear(err);
+    return 1;
+}
+
+static dr_status job_request(const dr_config *cfg, const dr_config_job *job, dr_run_request *req,
+                             dr_strstore *store, int *all_tenants, char tenant[DR_UUID_LEN + 1], job_problems *jp,
+                             dr_error *err)
 {
     const dr_settings *s = &job->s;
-    const char *missing = !s->tenant ? "tenant" : !s->principals ? "principals" : !s->period ? "period" : NULL;
-    if (missing) {
-        dr_fail(err, DR_ECONFIG, "needs a value");
-        return value_error(cfg, job->name, missing, err);
-    }
-    if (strcmp(s->principals, "all") == 0) {
+    static const char *const required[] = {"tenant", "principals", "period"};
+    const char *const values[] = {s->tenant, s->principals, s->period};
+    for (size_t i = 0; i < 3; i++)
+        if (values[i] == NULL) {
+            dr_fail(err, DR_ECONFIG, "needs a value");
+            value_error(cfg, job, required[i], err);
+            if (!next_key(jp, err))
+                return DR_ECONFIG;
+        }
+    if (s->principals && strcmp(s->principals, "all") == 0) {
         req->all_principals = 1;
-    } else {
+    } else if (s->principals) {
         char *b = dr_strstore_dup(store, s->principals);
         const char *items[DR_MAX_PRINCIPALS];
         size_t n = 0;
@@ -43,24 +74,62 @@ dr_status dr_job_request(const dr_config *cfg, const dr_config_job *job, dr_run_
         if (dr_split_list(b, items, DR_MAX_PRINCIPALS, &n) < 0 || n == 0) {
             dr_fail(err, DR_ECONFIG, "expected all or a comma list of USER:UUID / GROUP:UUID (at most %d)",
                     DR_MAX_PRINCIPALS);
-            return value_error(cfg, job->name, "principals", err);
+            value_error(cfg, job, "principals", err);
+            if (!next_key(jp, err))
+                return DR_ECONFIG;
+            n = 0;
         }
         for (size_t i = 0; i < n; i++)
-            if (dr_principal_parse(items[i], &req->principals[req->nprincipals++], err) != DR_OK)
-                return value_error(cfg, job->name, "principals", err);
+            if (dr_principal_parse(items[i], &req->principals[req->nprincipals++], err) != DR_OK) {
+                value_error(cfg, job, "principals", err);
+                if (!next_key(jp, err))
+                    return DR_ECONFIG;
+                break;
+            }
     }
     req->period_text = s->period;
-    if (dr_period_parse(s->period, &req->period, err) != DR_OK)
-        return value_error(cfg, job->name, "period", err);
+    if (s->period && dr_period_parse(s->period, &req->period, err) != DR_OK) {
+        value_error(cfg, job, "period", err);
+        if (!next_key(jp, err))
+            return DR_ECONFIG;
+    }
     req->tz = dr_config_tz(cfg, s, NULL);
     dr_config_view(cfg, s, NULL, &req->view);
-    if (dr_tz_check(req->tz, err) != DR_OK)
-        return value_error(cfg, job->name, "tz", err);
+    if (dr_tz_check(req->tz, err) != DR_OK) {
+        value_error(cfg, job, "tz", err);
+        if (!next_key(jp, err))
+            return DR_ECONFIG;
+    }
     req->persist = 1;
-    *all_tenants = strcmp(s->tenant, "all") == 0;
-    if (!*all_tenants && dr_uuid_parse(s->tenant, "tenant", tenant, err) != DR_OK)
-        return value_error(cfg, job->name, "tenant", err);
-    return DR_OK;
+    *all_tenants = s->tenant && strcmp(s->tenant, "all") == 0;
+    if (s->tenant && !*all_tenants && dr_uuid_parse(s->tenant, "tenant", tenant, err) != DR_OK) {
+        value_error(cfg, job, "tenant", err);
+        if (!next_key(jp, err))
+            return DR_ECONFIG;
+    }
+    return jp->count ? DR_ECONFIG : DR_OK;
+}
+
+dr_status dr_job_request(const dr_config *cfg, const dr_config_job *job, dr_run_request *req,
+                         dr_strstore *store, int *all_tenants, char tenant[DR_UUID_LEN + 1], dr_error *err)
+{
+    job_problems jp = {0};
+    return job_request(cfg, job, req, store, all_tenants, tenant, &jp, err);
+}
+
+dr_status dr_job_check(const dr_config *cfg, const dr_config_job *job, dr_run_request *req, dr_strstore *store,
+                       dr_config_problem_fn each, void *ctx, size_t *problems, dr_error *err)
+{
+    job_problems jp = {each, ctx, 0};
+    int all = 0;
+    char tenant[DR_UUID_LEN + 1] = "";
+    dr_status st = job_request(cfg, job, req, store, &all, tenant, &jp, err);
+    *problems = jp.count;
+    if (st == DR_ECONFIG && jp.count) /* each one was reported */
+        st = DR_OK;
+    if (st == DR_OK && !all)
+        memcpy(req->tenant, tenant, sizeof req->tenant);
+    return st;
 }
 
 /* The tenants with deals, on a connection of its own. */

@@ -19,6 +19,15 @@ dr_status dr_job_request(const dr_config *cfg, const dr_config_job *job, dr_run_
                          dr_strstore *store, int *all_tenants, char tenant[DR_UUID_LEN + 1], dr_error *err);
 
 /**
+ * dr_job_request for `config check`: every bad key of @p job is sent to @p each (a
+ * DR_ECONFIG error naming file, line, job and key), not only the first; *@p problems
+ * counts them. @p req receives what could be read (req->tenant "" for tenant = all).
+ * @return DR_OK once checked (problems or not), or DR_ENOMEM.
+ */
+dr_status dr_job_check(const dr_config *cfg, const dr_config_job *job, dr_run_request *req, dr_strstore *store,
+                       dr_config_problem_fn each, void *ctx, size_t *problems, dr_error *err);
+
+/**
  * Run @p req for each tenant (all tenants with deals when @p all_tenants, else the one in
  * req->tenant), each its own transaction. A failed tenant is reported and does not stop
  * the others; a signal stops the job. Returns the first failure (message prefixed with how

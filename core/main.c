@@ -18,6 +18,7 @@
 #include "delivery.h"
 #include "job.h"
 #include "odbc.h"
+#include "ops_cli.h"
 #include "plugin_host.h"
 #include "runner.h"
 #include "schema.h"
@@ -557,6 +558,8 @@ static const dr_command commands[] = {
     {"job", cmd_job, "job NAME                         run a [job NAME] of the configuration file"},
     {"deliver", cmd_deliver, "deliver --run-id UUID [--to NAME] send a saved run's files again"},
     {"plugins", cmd_plugins, "plugins                          list the output formats found"},
+    {"runs", dr_cmd_runs, "runs list|show ID|prune ...      list, show or delete saved runs"},
+    {"config", dr_cmd_config, "config check                     check the configuration file"},
 };
 
 static void usage(FILE *f)
@@ -616,7 +619,7 @@ static dr_status parse_global(dr_cli *cli, int argc, char **argv, int *done, dr_
         return dr_fail_usage(err, "--connect and --dsn exclude each other%s", NULL);
     if (optind >= argc) {
         usage(stderr);
-        return dr_fail(err, DR_EUSAGE, "missing command: expected db, run, export, job, deliver or plugins");
+        return dr_fail(err, DR_EUSAGE, "missing command: expected db, run, export, job, deliver, plugins, runs or config");
     }
     return DR_OK;
 }
@@ -644,10 +647,12 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], commands[i].name) == 0)
             cmd = &commands[i];
     if (st == DR_OK && !done && cmd == NULL)
-        st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job, deliver or plugins", argv[optind]);
+        st = dr_fail_usage(&err, "unknown command %s: expected db, run, export, job, deliver, plugins, runs or config",
+                           argv[optind]);
     if (st == DR_OK && cmd)
         dr_cli_guard_connect(&cli, (char *)cli.connect); /* it points into argv */
-    if (st == DR_OK && cmd)
+    /* config check reads the file itself: it reports every problem of it, not the first */
+    if (st == DR_OK && cmd && cmd->fn != dr_cmd_config)
         st = dr_config_load(cli.config_path, &cli.cfg, &err);
     if (st == DR_OK && cmd) {
         dr_interrupt_start(&cli.intr);

@@ -492,7 +492,7 @@ dr_status dr_output_plan_build(const dr_output_request *req, const dr_log *log, 
         dr_log_msg(log, DR_LOG_WARN, "warning: output directory %s can be written but not read: the tool cannot "
                    "sync it to disk after the renames, nor find staging directories that killed runs left there",
                    shown(req->output_dir, NULL, d, sizeof d));
-    } else {
+    } else if (!req->check_only) {
         clean_stale_staging(plan);
     }
     *out = plan;

@@ -38,6 +38,8 @@ typedef struct dr_output_request {
     const char *opts[DR_MAX_OPTS];       /**< "plugin.key=value", later ones win */
     size_t nopts;
     const char *plugin_dir;              /**< first directory searched, may be NULL */
+    int check_only;                      /**< config check: build the plan to check it, change nothing
+                                              in the output directory (no stale staging removed) */
 } dr_output_request;
 
 typedef struct dr_output_plan dr_output_plan;   /**< checked plugins and options */

@@ -202,6 +202,32 @@ cleanup:
     return st;
 }
 
+dr_status dr_view_check_query(dr_db *db, const char *path, size_t ncols, dr_error *err)
+{
+    static const char head[] = "SELECT * FROM (\n", tail[] = "\n) AS dynoreport_config_check LIMIT 0";
+    char *sql = NULL, *wrapped = NULL, q[DR_QUOTE_SIZE];
+    dr_cursor *c = NULL;
+    dr_param p[] = {{"tenant", "00000000-0000-0000-0000-000000000000"}};
+    dr_status st = dr_query_file_read("names query", path, &sql, err);
+    if (st != DR_OK || db == NULL)
+        goto cleanup;
+    if ((wrapped = malloc(sizeof head + strlen(sql) + sizeof tail)) == NULL) {
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    sprintf(wrapped, "%s%s%s", head, sql, tail);
+    if ((st = dr_db_query_named(db, wrapped, p, 1, 0, &c, err)) != DR_OK)
+        st = query_failure(path, st, err);
+    else if (dr_cursor_ncols(c) != ncols)
+        st = dr_fail(err, DR_ECONFIG, "the names query %s returns %zu columns: expected %zu", dr_quote(path,
+                     strlen(path), q, sizeof q), dr_cursor_ncols(c), ncols);
+cleanup:
+    dr_cursor_close(c);
+    free(wrapped);
+    free(sql);
+    return st;
+}
+
 /* Run the tenant's name query: one row of one column, or none (then the fallback). */
 static dr_status tenant_name(dr_db *db, const dr_run_meta *m, const char *path, dr_view_meta *v, dr_error *err)
 {

@@ -57,6 +57,15 @@ dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_erro
 /** Open the view read-back of run @p run_id: 13 fact columns + the view's, all rows. */
 dr_status dr_view_read_rows(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);
 
+/**
+ * For `config check`: read the names query @p path as a run does (trust check of the file,
+ * exactly one statement) and, with @p db, run it without fetching a row (`SELECT * FROM
+ * (query) LIMIT 0`, :tenant the nil UUID) to check that it runs and gives @p ncols
+ * columns (3 for [names] principals, 1 for tenant). Nothing is written.
+ * @return DR_OK, DR_ECONFIG naming the file, or the database's failure status.
+ */
+dr_status dr_view_check_query(dr_db *db, const char *path, size_t ncols, dr_error *err);
+
 /** Fill @p out from @p v and @p m for the plugins. */
 void dr_view_to_report_view(const dr_view_meta *v, dr_report_view *out);
 

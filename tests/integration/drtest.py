@@ -393,6 +393,13 @@ class ToolTestCase(unittest.TestCase):
         self.addCleanup(shutil.rmtree, d, True)
         return d
 
+    def write_config(self, body, name="dynoreport.conf"):
+        """A configuration file NAME holding BODY in a directory of the test's; its path."""
+        path = os.path.join(self.make_dir(), name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(body)
+        return path
+
     def assert_dir_empty(self, path):
         """No files at all: no output, no leftover .name.tmp-XXXXXX, nothing hidden."""
         self.assertTrue(os.path.isdir(path), f"{path} is not a directory any more")

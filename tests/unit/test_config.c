@@ -474,6 +474,52 @@ static void test_delivery_sections(void)
     }
 }
 
+/* config check's reading: every problem reported with its line, the rest of the file read. */
+typedef struct seen {
+    int lines[8];
+    size_t n;
+} seen;
+
+static void collect(void *ctx, const dr_error *e)
+{
+    seen *s = ctx;
+    const char *colon = strchr(e->msg, ':');
+    if (s->n < COUNT(s->lines))
+        s->lines[s->n++] = colon ? atoi(colon + 1) : -1;
+}
+
+static void test_reader_each(void)
+{
+    static const char text[] = "[defaults]\ntz = UTC\nbogus\ntz = UTC\n[nowhere]\nx = 1\n"
+                               "[job j]\ntenant = all\n  all\nperiod = 2026-10\n[connection]\nconnect = a\ndsn = b\n";
+    static const int expected[] = {3, 4, 6, 9, 13};
+    char path[32];
+    dr_config cfg;
+    dr_error err = {0};
+    seen s = {{0}, 0};
+    write_file(path, text, strlen(text), 0644);
+    dr_status st = dr_config_load_each(path, &cfg, collect, &s, &err);
+    unlink(path);
+    CU_ASSERT_EQUAL_FATAL(st, DR_OK);
+    CU_ASSERT_EQUAL(s.n, COUNT(expected));
+    for (size_t i = 0; i < COUNT(expected) && i < s.n; i++)
+        CHECK_ROW(s.lines[i] == expected[i], i);
+    CU_ASSERT(same(cfg.defaults.tz, "UTC"));
+    CU_ASSERT_EQUAL(cfg.njobs, 1);
+    CU_ASSERT(cfg.njobs == 1 && same(cfg.jobs[0].s.period, "2026-10"));
+    CU_ASSERT_EQUAL(dr_config_line_of(&cfg, "defaults", "tz"), 2);
+    CU_ASSERT_EQUAL(dr_config_line_of(&cfg, "job j", NULL), 7);
+    CU_ASSERT_EQUAL(dr_config_line_of(&cfg, "job j", "period"), 10);
+    CU_ASSERT_EQUAL(dr_config_line_of(&cfg, "job j", "name"), 0);
+    CU_ASSERT_EQUAL(dr_config_line_of(&cfg, "connection", "dsn"), 13);
+    dr_config_free(&cfg);
+    /* dr_config_load still stops at the first problem */
+    write_file(path, text, strlen(text), 0644);
+    st = dr_config_load(path, &cfg, &err);
+    unlink(path);
+    CU_ASSERT(st == DR_ECONFIG && strstr(err.msg, ":3: syntax error") != NULL);
+}
+
 /* Long lines: 4 KiB (libinih refused 199 bytes) up to DR_CONFIG_MAX_LINE work, one byte more
    is refused naming the line; a NUL ends the line's text; opt continuation lines add. */
 static void test_reader_long_lines(void)
@@ -593,6 +639,7 @@ void dr_test_register(void)
     CU_add_test(s, "password file content", test_password_file_content);
     CU_add_test(s, "reader: syntax and line numbers", test_reader_syntax);
     CU_add_test(s, "reader: long lines, NUL, continuation", test_reader_long_lines);
+    CU_add_test(s, "reader: every problem with its line (config check)", test_reader_each);
     CU_add_test(s, "comma lists", test_split_list);
     CU_add_test(s, "[delivery NAME] sections and deliver", test_delivery_sections);
     CU_add_test(s, "time zone form", test_tz_check);
