@@ -105,7 +105,8 @@ typedef struct tally {
     unsigned char *exit;   /* per tenant: exit code of a failure */
     char **lines;          /* per tenant (--jobs N): its result lines, held to print in tenant order */
     size_t next_print;
-    dr_error first;
+    dr_error first;        /* the failure of the first failed tenant in tenant order */
+    size_t first_index;
     int have_first, progress;
     double t0, last_progress;
 } tally;
@@ -143,8 +144,9 @@ static void tally_add(tally *t, size_t i, int oc, int exit_code, const dr_error 
     t->exit[i] = (unsigned char)exit_code;
     t->count[oc]++;
     t->reported++;
-    if (oc == OC_FAILED && !t->have_first) {
+    if (oc == OC_FAILED && (!t->have_first || i < t->first_index)) {
         t->first = *err;
+        t->first_index = i;
         t->have_first = 1;
     }
     flush_lines(t, 0);
@@ -182,7 +184,8 @@ typedef struct worker {
 } worker;
 
 /* One tenant: the run, tried (@p wait 0) or waited for, and what came of it; -1 when the
-   lock was held by another session and the run was only tried. */
+   lock was held by another session and the run was only tried, -2 when a signal cut it
+   short (then nothing of it was saved unless it had committed, and it counts as not run). */
 static int run_tenant(worker *w, size_t i, int wait, dr_error *err)
 {
     char scope[256];
@@ -197,9 +200,13 @@ static int run_tenant(worker *w, size_t i, int wait, dr_error *err)
     dr_error_clear(err);
     dr_status st = dr_run_execute_outcome(w->r, w->req, &oc, err);
     w->r->log = outer;
+    if (st != DR_OK && dr_interrupt_signal(w->r->intr))
+        return -2;
     if (oc == DR_RUN_BUSY && st == DR_ETEMPFAIL) {
-        if (!wait)
+        if (!wait) {
+            dr_log_msg(&log, DR_LOG_DEBUG, "claimed by another session: tried again at the end");
             return -1;
+        }
         dr_log_msg(&log, DR_LOG_INFO, "another process holds the claim of this tenant and period for longer than "
                    "--lock-timeout: left to it");
         return OC_LEFT;
@@ -224,6 +231,8 @@ static void work(worker *w)
         if (i >= w->n || dr_interrupt_signal(w->r->intr))
             break;
         int oc = run_tenant(w, i, later == NULL, &err);
+        if (oc == -2)
+            break;
         if (oc < 0)
             later[nlater++] = i;
         else
@@ -231,6 +240,8 @@ static void work(worker *w)
     }
     for (size_t k = 0; k < nlater && !dr_interrupt_signal(w->r->intr); k++) {
         int oc = run_tenant(w, later[k], 1, &err);
+        if (oc < 0)
+            break;
         w->report(w->ctx, later[k], oc, oc == OC_FAILED ? dr_status_exit_code(err.status, err.signal) : 0, &err);
     }
     free(later);
@@ -347,6 +358,7 @@ static void child_main(worker *w, int fd, pid_t parent)
     w->report = report_to_parent;
     w->ctx = &c;
     work(w);
+    dr_runner_close(&r);
     int sig = dr_interrupt_signal(&intr);
     free(c.lines);
     close(fd);
@@ -574,14 +586,18 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
     size_t njobs = opt->jobs < 1 ? 1 : (size_t)opt->jobs;
     if (njobs > ntenants)
         njobs = ntenants ? ntenants : 1;
+    r->keep_connection = 1; /* one connection per worker, run after run */
     if (njobs == 1)
         work(&w); /* in this process, in tenant order */
     else
         st = run_children(&w, &t, njobs, err);
+    dr_runner_close(r);
+    r->keep_connection = 0;
     summary(&t);
-    if (t.reported < t.n && !t.have_first && dr_interrupt_signal(r->intr)) { /* later tenants never ran */
+    if (dr_interrupt_signal(r->intr) && t.reported < t.n) { /* later tenants never ran */
         st = dr_interrupt_check(r->intr, err);
-        snprintf(scope, sizeof scope, "job %s: stopped after %zu of %zu tenants: ", shown, t.reported, t.n);
+        snprintf(scope, sizeof scope, "job %s: stopped after %zu of %zu tenants (%zu failed): ", shown, t.reported,
+                 t.n, t.count[OC_FAILED]);
         dr_error_prefix(err, scope);
     } else if (t.have_first) {
         char prefix[256];

@@ -27,6 +27,7 @@ typedef struct run_ctx {
     dr_report_view rview; /* the same for the plugins (ABI 1.2) */
     dr_output_files *files;
     int published; /* past the commit (or the --no-persist rollback): files go in place */
+    int kept;      /* db is the runner's kept connection (r->db): not closed with the run */
     double t0;     /* start of the current phase (ms) */
 } run_ctx;
 
@@ -42,6 +43,13 @@ static dr_status interrupted_wins(const run_ctx *ctx, dr_status st, dr_error *er
 
 static dr_status connect_checked(run_ctx *ctx, dr_error *err)
 {
+    if (ctx->r->keep_connection && ctx->r->db) { /* connected and checked by an earlier run */
+        ctx->db = ctx->r->db;
+        ctx->kept = 1;
+        dr_interrupt_watch(ctx->r->intr, ctx->db);
+        dr_log_phase(ctx->r->log, "connect", &ctx->t0);
+        return DR_OK;
+    }
     dr_status st = dr_db_connect(ctx->r->connstr, &ctx->db, err);
     if (st == DR_OK)
         st = dr_db_apply_timeouts(ctx->db, ctx->r->timeouts, err);
@@ -49,8 +57,20 @@ static dr_status connect_checked(run_ctx *ctx, dr_error *err)
         return st;
     dr_interrupt_watch(ctx->r->intr, ctx->db);
     st = dr_schema_check(ctx->db, err);
+    if (st == DR_OK && ctx->r->keep_connection) {
+        ctx->r->db = ctx->db;
+        ctx->kept = 1;
+    }
     dr_log_phase(ctx->r->log, "connect", &ctx->t0);
     return st;
+}
+
+void dr_runner_close(dr_runner *r)
+{
+    if (r == NULL)
+        return;
+    dr_db_close(r->db);
+    r->db = NULL;
 }
 
 /* For a second Ctrl-C: runs on the signal thread, removes the staged files by handle. */
@@ -59,13 +79,20 @@ static void remove_staged(void *files)
     dr_output_files_remove_staged(files);
 }
 
-static void ctx_free(run_ctx *ctx)
+/* @p keep: the run ended cleanly enough (its transaction committed or rolled back) for the
+   runner's kept connection to serve the next run; after a failure it is closed, so a
+   lost or cancelled session never carries over. */
+static void ctx_free(run_ctx *ctx, int keep)
 {
     dr_interrupt_set_cleanup(ctx->r->intr, NULL, NULL);
     dr_output_files_free(ctx->files);
     ctx->files = NULL;
     dr_interrupt_watch(ctx->r->intr, NULL);
-    dr_db_close(ctx->db);
+    if (!ctx->kept || !keep) {
+        dr_db_close(ctx->db);
+        if (ctx->kept)
+            ctx->r->db = NULL;
+    }
     ctx->db = NULL;
     dr_run_meta_free(&ctx->meta);
 }
@@ -249,7 +276,14 @@ static dr_status reuse_existing(run_ctx *ctx, const char *id, dr_run_outcome *ou
         dr_log_msg(r->log, DR_LOG_INFO, "run %s is saved already with the same options (--skip-existing); %zu of "
                    "its %zu files missing: exporting it again", id, missing, n);
         *outcome = DR_RUN_EXPORTED;
-        return dr_run_export(r, id, err);
+        int keep = r->keep_connection;
+        dr_db *kept = r->db;
+        r->keep_connection = 0; /* its own connection: this one holds the lock meanwhile */
+        r->db = NULL;
+        st = dr_run_export(r, id, err);
+        r->keep_connection = keep;
+        r->db = kept;
+        return st;
     }
     *outcome = DR_RUN_SKIPPED;
     dr_log_result(r->log, id);
@@ -326,9 +360,9 @@ dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run
     }
 done:
     st = interrupted_wins(&ctx, st, err);
-    if (st != DR_OK && ctx.db)
-        dr_db_rollback(ctx.db);
-    ctx_free(&ctx);
+    if (ctx.db && (st != DR_OK || found))
+        dr_db_rollback(ctx.db); /* a failure, or the lock of a reused run */
+    ctx_free(&ctx, st == DR_OK || (*outcome == DR_RUN_BUSY && st == DR_ETEMPFAIL));
     return st;
 }
 
@@ -358,6 +392,6 @@ dr_status dr_run_export(dr_runner *r, const char *run_id, dr_error *err)
     st = interrupted_wins(&ctx, st, err);
     if (st != DR_OK && ctx.db)
         dr_db_rollback(ctx.db);
-    ctx_free(&ctx);
+    ctx_free(&ctx, st == DR_OK);
     return st;
 }

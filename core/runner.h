@@ -57,7 +57,12 @@ typedef struct dr_runner {
     const dr_log *log;    /**< messages and result lines */
     dr_zone zone;         /**< the last zone used, checked once */
     long lock_timeout_ms; /**< --lock-timeout: wait for another run of the same tenant and period */
+    int keep_connection;  /**< 1 (a job's worker): one connection serves run after run (dr_runner_close) */
+    dr_db *db;            /**< that connection while open (schema checked once); else NULL */
 } dr_runner;
+
+/** Close the connection a runner kept (keep_connection). NULL-safe, idempotent. */
+void dr_runner_close(dr_runner *r);
 
 /**
  * Execute a run: connect, compute, persist (unless req->persist is 0, then everything

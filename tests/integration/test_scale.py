@@ -233,6 +233,80 @@ class JobScaleTests(ScaleCase):
                 self.assertNotIn(blocked, out)
                 self.assertNotIn(overflow, out)
 
+    def test_dry_run_with_skip_existing_names_the_saved_runs(self):
+        outdir = self.make_dir()
+        cfg = self.job_config(outdir, "Pacific/Auckland")
+        rc, out, err = drtest.run_tool(["--config", cfg, "run", "--tenant", self.tenants[2], "--all-principals",
+                                        "--period", PERIOD, "--tz", "Pacific/Auckland", "--output-dir", outdir])
+        run_id, (path,) = self.assert_run_ok(rc, out, err)
+        os.remove(path)
+        rows = drtest.report_rows(self.db)
+        rc, out, err = self.job(cfg, "--dry-run", "--skip-existing")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()[3:]
+        self.assertEqual(len(lines), NTENANTS)
+        self.assertEqual(lines[2], f"tenant {self.tenants[2]}: {path} skip: saved already as run {run_id}"
+                                   " (file missing: exported again)")
+        self.assertTrue(all(line.endswith(" compute") for k, line in enumerate(lines) if k != 2), lines)
+        self.assertEqual(drtest.report_rows(self.db), rows)
+        self.assert_dir_empty(outdir)
+
+    def test_all_runs_every_job(self):
+        out1, out2 = self.make_dir(), self.make_dir()
+        one = self.tenants[0]
+        cfg = self.write_config(
+            f"[job first]\ntenant = {one}\nprincipals = all\nperiod = {PERIOD}\ntz = Europe/Paris\n"
+            f"output_dir = {out1}\n\n"
+            f"[job second]\ntenant = all\nprincipals = all\nperiod = {PERIOD}\ntz = Europe/Paris\n"
+            f"output_dir = {out2}\nformats = json\n")
+        rc, out, err = drtest.run_tool(["--config", cfg, "job", "--all", "--jobs", "2"])
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 2 + 2 * NTENANTS, out)
+        self.assertEqual(lines[1], os.path.join(out1, f"rep_performance_{one}_{PERIOD}.csv"))
+        self.assertEqual(lines[3::2], [os.path.join(out2, f"rep_performance_{t}_{PERIOD}.json") for t in self.tenants])
+        self.assertIn("job first: 1 tenants in", err)
+        self.assertIn(f"job second: {NTENANTS} tenants in", err)
+        self.assertEqual(self.runs_per_tenant("Europe/Paris"), {t: 2 if t == one else 1 for t in self.tenants})
+        rc, _, err = drtest.run_tool(["--config", cfg, "job", "first", "--all"])
+        self.assertEqual(rc, 64, err)
+        self.assertIn("job NAME and --all exclude each other", err)
+
+    def test_bad_values_are_refused_before_anything_runs(self):
+        outdir = self.make_dir()
+        cfg = self.job_config(outdir, "UTC")
+        rows = drtest.report_rows(self.db)
+        for args, code, text in [
+                (["job", "all", "--jobs", "0"], 64, "invalid --jobs '0': expected a number of worker processes from 1 to 64"),
+                (["job", "all", "--jobs", "65"], 64, "invalid --jobs '65'"),
+                (["job", "all", "--lock-timeout", "5"], 64, "invalid --lock-timeout '5': expected a duration with its unit"),
+                (["job"], 64, "missing job NAME (or --all)"),
+                (["job", "all", "extra"], 64, "unexpected argument 'extra'"),
+                (["run", "--tenant", self.tenants[0], "--all-principals", "--period", PERIOD,
+                  "--lock-timeout", "1week"], 64, "invalid --lock-timeout '1week'")]:
+            with self.subTest(args=args):
+                rc, out, err = drtest.run_tool(["--config", cfg, *args])
+                self.assertEqual(rc, code, err)
+                self.assertIn(text, err)
+                self.assertEqual(out, "")
+        for key, value, text in [("run_lock_timeout", "5", "expected a duration with its unit"),
+                                 ("jobs", "0", "expected a number of worker processes from 1 to 64"),
+                                 ("skip_existing", "yes", "expected true or false")]:
+            with self.subTest(key=key):
+                bad = self.job_config(outdir, "UTC", f"{key} = {value}\n")
+                rc, out, err = self.job(bad)
+                self.assertEqual(rc, 78, err)
+                self.assertIn(f"key '{key}' has value '{value}': {text}", err)
+        self.assertEqual(drtest.report_rows(self.db), rows)
+        self.assert_dir_empty(outdir)
+
+    def test_progress_with_v(self):
+        outdir = self.make_dir()
+        rc, out, err = drtest.run_tool(["-v", "--config", self.job_config(outdir, "Asia/Dubai"), "job", "all",
+                                        "--jobs", "2"])
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, rf"job all: {NTENANTS} of {NTENANTS} tenants \([0-9.]+/s\), 0 failed")
+
 
 class ClaimTests(ScaleCase):
     """Several processes and runs at once on the same tenants and period."""
@@ -277,6 +351,33 @@ class ClaimTests(ScaleCase):
         rc, _, err = self.job(cfg, "--skip-existing")
         self.assertEqual(rc, 0, err)
         self.assertEqual(drtest.report_checksums(self.db), before, "the rerun computed nothing")
+
+    def test_sigterm_stops_the_workers_and_keeps_what_committed(self):
+        outdir = self.make_dir()
+        tz = "America/Chicago"
+        p = self.start_job(self.slow_config(outdir, tz), "--jobs", "2")
+        deadline = time.monotonic() + 60
+        while sum(self.runs_per_tenant(tz).values()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=60)
+        out, err = [s.decode() for s in p.communicate()]
+        self.assertEqual(rc, 143, err)
+        self.assertIn("stopped after", err)
+        self.assertRegex(err, r"\d+ not run")
+        saved = dict(self.db.query("SELECT id::text, tenant_id::text FROM dyno_crm.report_run r" + drtest.MAIN_RUNS +
+                                   " AND time_zone = %s", (tz,)))
+        self.assertGreater(len(saved), 0)
+        self.assertLess(len(saved), NTENANTS)
+        lines = out.splitlines()
+        # whole blocks only: run id, csv, txt; every printed run saved, every saved run's files in place
+        self.assertEqual(len(lines) % 3, 0, out)
+        printed = lines[0::3]
+        self.assertTrue(set(printed) <= set(saved), out)
+        for run_id, tenant in saved.items():
+            for ext in ("csv", "txt"):
+                self.assertTrue(os.path.isfile(os.path.join(outdir, f"rep_performance_{tenant}_{PERIOD}.{ext}")))
+        self.assertEqual(len(os.listdir(outdir)), 2 * len(saved), "only the saved runs' files, no staging left")
 
     def run_args(self, outdir, *extra):
         return ["run", "--tenant", self.tenants[0], "--all-principals", "--period", PERIOD, "--tz", "Asia/Kolkata",
