@@ -40,7 +40,7 @@ void dr_cli_free(dr_cli *cli)
         fclose(cli->results);
     cli->results = NULL;
     dr_config_free(&cli->cfg);
-    /* a job connects once per tenant from cli->connstr, so it lives until the command ends */
+    /* a job connects again from cli->connstr (each worker, after a failed tenant), so it lives until the command ends */
     dr_wipe(cli->connstr, sizeof cli->connstr);
     if (cli->connect_copy)
         dr_wipe(cli->connect_copy, strlen(cli->connect_copy));

@@ -13,6 +13,7 @@ import unittest
 
 import drtest
 import reference
+from test_faults import faulty_plugin_dir
 
 NTENANTS = 48
 PERIOD = "2026-03"
@@ -45,26 +46,7 @@ FROM generate_series(1, {NTENANTS}) t, generate_series(0, 5) d;
 
 def tenants_database():
     """A fresh database with the CRM tables, NTENANTS generated tenants and `db init`."""
-    db = drtest.fresh_database()
-    try:
-        db.execute_file(drtest.SOURCE_SCHEMA)
-        with db.connect() as conn, conn.cursor() as cur:
-            cur.execute(GENERATE_SQL)
-        conn.close()
-        rc, _, err = drtest.run_tool(["db", "init"], connect=db.odbc)
-        if rc != 0:
-            raise AssertionError(f"dynoreport db init failed with {rc}: {err}")
-    except BaseException:
-        db.drop()
-        raise
-    return db
-
-
-def test_plugin_dir():
-    d = os.environ.get("DYNOREPORT_TEST_PLUGIN_DIR", "")
-    if not os.path.isfile(os.path.join(d, "faulty.so")):
-        raise AssertionError(f"DYNOREPORT_TEST_PLUGIN_DIR={d!r} has no faulty.so (run via ctest)")
-    return d
+    return drtest.fixture_database(script=GENERATE_SQL)
 
 
 def lock_key_sql():
@@ -74,16 +56,14 @@ def lock_key_sql():
             " extract(epoch FROM %s::timestamptz)::text || ' ' || extract(epoch FROM %s::timestamptz)::text, 0)")
 
 
-class ScaleCase(drtest.ToolTestCase):
+class ScaleCase(drtest.FixtureTestCase):
     """A class on a database of generated tenants (cls.db, cls.conn, cls.tenants)."""
+
+    make_database = staticmethod(tenants_database)
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.db = tenants_database()
-        cls.addClassCleanup(cls.db.drop)
-        cls.conn = cls.db.connect()
-        cls.addClassCleanup(cls.conn.close)
         cls.tenants = [r[0] for r in cls.db.query(
             "SELECT DISTINCT tenant_id::text FROM dyno_crm.deal ORDER BY 1")]
 
@@ -312,7 +292,7 @@ class ClaimTests(ScaleCase):
     """Several processes and runs at once on the same tenants and period."""
 
     def slow_config(self, outdir, tz):
-        return self.job_config(outdir, tz, f"plugin_dir = {test_plugin_dir()}\nformats = csv,faulty\n"
+        return self.job_config(outdir, tz, f"plugin_dir = {faulty_plugin_dir()}\nformats = csv,faulty\n"
                                            "opt = faulty.sleep_ms=40\n")
 
     def test_three_processes_compute_each_tenant_once(self):
@@ -410,7 +390,7 @@ class ClaimTests(ScaleCase):
         outdir = self.make_dir()
         tenant = self.tenants[1]
         args = ["run", "--tenant", tenant, "--all-principals", "--period", PERIOD, "--tz", "Australia/Sydney",
-                "--output-dir", outdir, "--plugin-dir", test_plugin_dir(), "--format", "csv,faulty",
+                "--output-dir", outdir, "--plugin-dir", faulty_plugin_dir(), "--format", "csv,faulty",
                 "--opt", "faulty.sleep_ms=300", "--skip-existing"]
         first = subprocess.Popen(drtest.tool_command(args, self.db.odbc), env=drtest.tool_env(),
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
