@@ -497,7 +497,7 @@ static const dr_command commands[] = {
     {"db", cmd_db, "db init [--with-source-indexes]   create or upgrade the tables"},
     {"run", cmd_run, "run --tenant ... --period ...     compute, save and write a report"},
     {"export", cmd_export, "export --run-id UUID              write a saved run's files again"},
-    {"job", cmd_job, "job (NAME | --all) [--jobs N] ...  run a [job NAME] of the configuration file"},
+    {"job", cmd_job, "job (NAME | --all) [options]      run a [job NAME] of the configuration file"},
     {"plugins", cmd_plugins, "plugins                          list the output formats found"},
 };
 
