@@ -391,7 +391,7 @@ class ClaimTests(ScaleCase):
         tenant = self.tenants[1]
         args = ["run", "--tenant", tenant, "--all-principals", "--period", PERIOD, "--tz", "Australia/Sydney",
                 "--output-dir", outdir, "--plugin-dir", faulty_plugin_dir(), "--format", "csv,faulty",
-                "--opt", "faulty.sleep_ms=300", "--skip-existing"]
+                "--opt", "faulty.sleep_ms=1000", "--skip-existing"]
         first = subprocess.Popen(drtest.tool_command(args, self.db.odbc), env=drtest.tool_env(),
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.addCleanup(self.reap, first)
