@@ -291,9 +291,9 @@ class JobScaleTests(ScaleCase):
 class ClaimTests(ScaleCase):
     """Several processes and runs at once on the same tenants and period."""
 
-    def slow_config(self, outdir, tz):
+    def slow_config(self, outdir, tz, sleep_ms=40):
         return self.job_config(outdir, tz, f"plugin_dir = {faulty_plugin_dir()}\nformats = csv,faulty\n"
-                                           "opt = faulty.sleep_ms=40\n")
+                                           f"opt = faulty.sleep_ms={sleep_ms}\n")
 
     def test_three_processes_compute_each_tenant_once(self):
         outdir = self.make_dir()
@@ -358,6 +358,32 @@ class ClaimTests(ScaleCase):
             for ext in ("csv", "txt"):
                 self.assertTrue(os.path.isfile(os.path.join(outdir, f"rep_performance_{tenant}_{PERIOD}.{ext}")))
         self.assertEqual(len(os.listdir(outdir)), 2 * len(saved), "only the saved runs' files, no staging left")
+
+    def test_second_sigterm_stops_the_workers_at_once(self):
+        outdir = self.make_dir()
+        tz = "America/Denver"
+        p = self.start_job(self.slow_config(outdir, tz, sleep_ms=1500), "--jobs", "2")
+        deadline = time.monotonic() + 60
+        while not sum(self.runs_per_tenant(tz).values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the workers inside their plugins' rows (1.5 s each)
+        p.send_signal(signal.SIGTERM)
+        time.sleep(0.3)  # seen by the main process (two pending SIGTERMs would be one)
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+        err = p.communicate()[1].decode()
+        self.assertEqual(rc, 143, err)
+        self.assertIn("interrupted again by signal 15: stopped at once", err)
+        sessions = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'dynoreport'"
+        deadline = time.monotonic() + 10  # the workers got a second signal too: gone, their sessions with them
+        while self.db.query(sessions, (self.db.name,))[0][0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.db.query(sessions, (self.db.name,))[0][0], 0, "a worker is still connected")
+        saved = self.runs_per_tenant(tz)
+        self.assertLess(len(saved), NTENANTS)
+        self.assertEqual(sorted(n for n in os.listdir(outdir) if n.startswith(".dynoreport-staging.")), [],
+                         "staged files and directories removed")
+        self.assertEqual(len(os.listdir(outdir)), 2 * len(saved))
 
     def run_args(self, outdir, *extra):
         return ["run", "--tenant", self.tenants[0], "--all-principals", "--period", PERIOD, "--tz", "Asia/Kolkata",
