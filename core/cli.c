@@ -40,7 +40,7 @@ void dr_cli_free(dr_cli *cli)
         fclose(cli->results);
     cli->results = NULL;
     dr_config_free(&cli->cfg);
-    /* a job connects once per tenant from cli->connstr, so it lives until the command ends */
+    /* a job connects again from cli->connstr (each worker, after a failed tenant), so it lives until the command ends */
     dr_wipe(cli->connstr, sizeof cli->connstr);
     if (cli->connect_copy)
         dr_wipe(cli->connect_copy, strlen(cli->connect_copy));
@@ -118,13 +118,33 @@ dr_runner dr_cli_runner(dr_cli *cli, dr_output_plan *plan)
 {
     dr_cli_protect_stdout(cli);
     return (dr_runner){.connstr = cli->connstr, .timeouts = &cli->cfg.timeouts, .plan = plan,
-                       .intr = &cli->intr, .log = &cli->log};
+                       .intr = &cli->intr, .log = &cli->log, .lock_timeout_ms = DR_DEFAULT_RUN_LOCK_TIMEOUT_MS};
 }
 
 dr_status dr_cli_connection(dr_cli *cli, dr_error *err)
 {
     return dr_config_connection(&cli->cfg, cli->connect, cli->dsn, getenv("DYNOREPORT_CONNECT"),
                                 getenv("DYNOREPORT_DSN"), cli->connstr, sizeof cli->connstr, err);
+}
+
+long dr_cli_lock_timeout(const dr_cli *cli, const dr_settings *job, long cli_ms)
+{
+    long ms = DR_DEFAULT_RUN_LOCK_TIMEOUT_MS;
+    if (cli_ms >= 0)
+        return cli_ms;
+    if (job && job->run_lock_timeout && dr_duration_ms(job->run_lock_timeout, &ms))
+        return ms;
+    if (cli->cfg.defaults.run_lock_timeout && dr_duration_ms(cli->cfg.defaults.run_lock_timeout, &ms))
+        return ms;
+    return DR_DEFAULT_RUN_LOCK_TIMEOUT_MS;
+}
+
+dr_status dr_cli_lock_timeout_option(const char *arg, long *ms, dr_error *err)
+{
+    if (!dr_duration_ms(arg, ms))
+        return dr_fail_usage(err, "invalid --lock-timeout %s: expected a duration with its unit such as 5s, 500ms "
+                             "or 2min (at most 24 days), or 0 for no wait", arg);
+    return DR_OK;
 }
 
 /* getopt's answer for an option it does not take, worded one way for every command. */

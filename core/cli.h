@@ -82,7 +82,8 @@ dr_status dr_cli_connection(dr_cli *cli, dr_error *err);
 /** getopt_long values of the long options (beyond any char). */
 enum { OPT_TENANT = 256, OPT_PRINCIPAL, OPT_ALL, OPT_PERIOD, OPT_FROM, OPT_TO, OPT_TZ, OPT_FORMAT,
        OPT_OUTDIR, OPT_NAME, OPT_OPT, OPT_NOPERSIST, OPT_PLUGINDIR, OPT_RUNID, OPT_INDEXES, OPT_COMPARE, OPT_HELP,
-       OPT_DELIVER, OPT_TO_DEST /* delivery (docs/delivery.md) */ };
+       OPT_DELIVER, OPT_TO_DEST, /* delivery (docs/delivery.md) */
+       OPT_SKIP_EXISTING, OPT_LOCK_TIMEOUT, OPT_JOBS, OPT_DRY_RUN, OPT_ALL_JOBS };
 
 /** The output options every report command takes (for its getopt_long table). */
 #define OUTPUT_LONGOPTS                                                                           \
@@ -117,6 +118,15 @@ dr_status dr_cli_plan(dr_cli *cli, const dr_settings *job, dr_output_request *ou
  */
 dr_status dr_cli_deliveries(dr_cli *cli, const dr_settings *job, const char *const *names, size_t nnames,
                             const char *plugin_dir, dr_strstore *store, dr_delivery_plan **plan, dr_error *err);
+
+/**
+ * How long a run waits for another run of its tenant and period: @p cli_ms (--lock-timeout;
+ * -1 when not given), else run_lock_timeout of @p job (may be NULL), of [defaults], else 5 s.
+ */
+long dr_cli_lock_timeout(const dr_cli *cli, const dr_settings *job, long cli_ms);
+
+/** --lock-timeout @p arg into *@p ms (dr_duration_ms), or a usage error naming it. */
+dr_status dr_cli_lock_timeout_option(const char *arg, long *ms, dr_error *err);
 
 /** --principal LIST: each USER:UUID / GROUP:UUID appended to @p req. */
 dr_status dr_cli_add_principals(dr_run_request *req, const char *arg, dr_strstore *store, dr_error *err);

@@ -77,6 +77,8 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
         {"plugin_dir", &s->plugin_dir, 0}, {"tenant", &s->tenant, 1},
         {"principals", &s->principals, 1}, {"period", &s->period, 1},
         {"currency", &s->currency, 0},     {"compare", &s->compare, 0},
+        {"run_lock_timeout", &s->run_lock_timeout, 0}, {"skip_existing", &s->skip_existing, 0},
+        {"jobs", &s->jobs, 0},
     };
     if (strcmp(key, "deliver") == 0) {
         if (*value == '\0')
@@ -104,6 +106,16 @@ static int set_setting(parse_ctx *ctx, dr_settings *s, int is_job, const char *k
             if (table[i].slot == &s->currency && !dr_currency_valid(value))
                 return config_fail(ctx, "key 'currency' has value %s: expected an ISO 4217 code of three "
                                    "capital letters such as EUR, USD or CHF", Q(value, qv));
+            long number = 0;
+            if (table[i].slot == &s->run_lock_timeout && !dr_duration_ms(value, &number))
+                return config_fail(ctx, "key 'run_lock_timeout' has value %s: expected a duration with its "
+                                   "unit such as 5s, 500ms or 2min (at most 24 days), or 0 for no wait",
+                                   Q(value, qv));
+            if (table[i].slot == &s->skip_existing && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+                return config_fail(ctx, "key 'skip_existing' has value %s: expected true or false", Q(value, qv));
+            if (table[i].slot == &s->jobs && !dr_jobs_parse(value, &number))
+                return config_fail(ctx, "key 'jobs' has value %s: expected a number of worker processes from "
+                                   "1 to %d", Q(value, qv), DR_MAX_JOBS);
             if (table[i].slot == &s->compare && !dr_compare_valid(value))
                 return config_fail(ctx, "key 'compare' has value %s: expected previous, year-ago or none",
                                    Q(value, qv));
@@ -814,6 +826,9 @@ static void settings_free(dr_settings *s)
     free(s->currency);
     free(s->compare);
     free(s->deliver);
+    free(s->run_lock_timeout);
+    free(s->skip_existing);
+    free(s->jobs);
     for (size_t i = 0; i < s->nopts; i++)
         free(s->opts[i]);
     memset(s, 0, sizeof *s);
@@ -1151,6 +1166,47 @@ cleanup:
     if (st != DR_OK)
         dr_wipe(out, out_size);
     return st;
+}
+
+int dr_duration_ms(const char *text, long *ms)
+{
+    static const struct { const char *unit; long ms; } units[] = {
+        {"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000},
+    };
+    const char *p = text;
+    long long n = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++)
+        n = n * 10 + (*p - '0');
+    if (digits == 0 || (*p >= '0' && *p <= '9'))
+        return 0;
+    if (*p == '\0') { /* a bare number only for 0: "5" could mean seconds or ms */
+        if (n != 0)
+            return 0;
+        *ms = 0;
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(p, units[i].unit) == 0) {
+            long long v = n * units[i].ms;
+            if (v > 2147483647LL)
+                return 0;
+            *ms = (long)v;
+            return 1;
+        }
+    return 0;
+}
+
+int dr_jobs_parse(const char *text, long *n)
+{
+    long v = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9' && v <= DR_MAX_JOBS; p++)
+        v = v * 10 + (*p - '0');
+    if (p == text || *p != '\0' || v < 1 || v > DR_MAX_JOBS)
+        return 0;
+    *n = v;
+    return 1;
 }
 
 int dr_currency_valid(const char *code)

@@ -44,6 +44,10 @@ typedef struct dr_settings {
     /* delivery (any block) */
     char *deliver;    /**< comma list of [delivery NAME] names */
     int deliver_line; /**< its line, for messages */
+    /* many runs (any block; checked when read) */
+    char *run_lock_timeout; /**< how long a run waits for another run of its tenant and period */
+    char *skip_existing;    /**< "true" or "false" */
+    char *jobs;             /**< worker processes of a job, 1..DR_MAX_JOBS */
 } dr_settings;
 
 /** Keys of a [delivery NAME] section (index into dr_config_delivery.values and .lines). */
@@ -212,6 +216,18 @@ dr_status dr_config_connection(const dr_config *cfg, const char *cli_connect, co
  */
 dr_status dr_config_check_file(const char *what, const char *path, unsigned long uid, unsigned mode,
                                int private_read, dr_error *err);
+
+/** Most worker processes of one `job --jobs N`. */
+#define DR_MAX_JOBS 64
+
+/**
+ * A wait such as --lock-timeout: digits and a unit ms, s, min or h ("0" alone: no wait);
+ * at most 2^31-1 ms. @return 1 with *@p ms set, or 0 for anything else.
+ */
+int dr_duration_ms(const char *text, long *ms);
+
+/** A number of worker processes, 1..DR_MAX_JOBS. @return 1 with *@p n set, else 0. */
+int dr_jobs_parse(const char *text, long *n);
 
 /** An ISO 4217 code: three capital letters. */
 int dr_currency_valid(const char *code);

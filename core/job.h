@@ -18,6 +18,14 @@
 dr_status dr_job_request(const dr_config *cfg, const dr_config_job *job, dr_run_request *req,
                          dr_strstore *store, int *all_tenants, char tenant[DR_UUID_LEN + 1], dr_error *err);
 
+/** How a job runs (command line over [job] over [defaults]). */
+typedef struct dr_job_options {
+    int skip_existing; /**< --skip-existing: tenants saved already with the same options are not recomputed */
+    int jobs;          /**< --jobs N: worker processes (1: in this process, in tenant order) */
+    int dry_run;       /**< --dry-run: print what would be computed and written, write nothing */
+    int progress;      /**< a progress line (at most one a second) on stderr */
+} dr_job_options;
+
 /**
  * dr_job_request for `config check`: every bad key of @p job is sent to @p each (a
  * DR_ECONFIG error naming file, line, job and key), not only the first; *@p problems
@@ -29,11 +37,18 @@ dr_status dr_job_check(const dr_config *cfg, const dr_config_job *job, dr_run_re
 
 /**
  * Run @p req for each tenant (all tenants with deals when @p all_tenants, else the one in
- * req->tenant), each its own transaction. A failed tenant is reported and does not stop
- * the others; a signal stops the job. Returns the first failure (message prefixed with how
- * many tenants failed), or DR_OK.
+ * req->tenant), each its own transaction, claimed through the run's advisory lock (tried
+ * first; a tenant another session holds is tried again at the end and waited for up to
+ * r->lock_timeout_ms, then left to that session). With opt->jobs > 1, that many forked
+ * worker processes share the tenants (each its own connections; result lines come to this
+ * process through a pipe each and are printed in tenant order; signals are forwarded). A
+ * failed tenant is reported and does not stop the others; a signal stops the job. Ends
+ * with a summary line (done, skipped, left to others, failed, seconds) and one line per
+ * failed tenant. Returns the first failure (message prefixed with how many tenants
+ * failed), or DR_OK. opt->dry_run: prints the period, formats and every file, and
+ * computes nothing.
  */
 dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req, int all_tenants,
-                         dr_error *err);
+                         const dr_job_options *opt, dr_error *err);
 
 #endif

@@ -121,7 +121,11 @@ static const char run_help[] =
     "  --compare MODE        the period shown beside this one: previous (default),\n"
     "                        year-ago or none\n"
     "  --deliver NAME        after the commit, deliver the files to [delivery NAME]\n"
-    "                        (repeatable, or comma-separated; default: [defaults] deliver)\n";
+    "                        (repeatable, or comma-separated; default: [defaults] deliver)\n"
+    "  --skip-existing       a run saved already with the same options is not computed\n"
+    "                        again (its missing files are exported again)\n"
+    "  --lock-timeout D      wait up to D (5s, 500ms, 2min; default 5s) for another run\n"
+    "                        of the same tenant and period, then exit 75\n";
 
 /* What `run` collects before checking it. */
 typedef struct run_args {
@@ -129,6 +133,7 @@ typedef struct run_args {
     const char *deliver[DR_MAX_DELIVERIES];
     size_t ndeliver;
     int help;
+    long lock_ms; /* --lock-timeout, -1 when not given */
 } run_args;
 
 static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output_request *out,
@@ -145,6 +150,8 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
         {"no-persist", no_argument, NULL, OPT_NOPERSIST},
         {"compare", required_argument, NULL, OPT_COMPARE},
         {"deliver", required_argument, NULL, OPT_DELIVER},
+        {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
+        {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
         OUTPUT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     int c, handled;
@@ -172,6 +179,8 @@ static dr_status parse_run(int argc, char **argv, dr_run_request *req, dr_output
             else
                 a->deliver[a->ndeliver++] = optarg;
             break;
+        case OPT_SKIP_EXISTING: req->skip_existing = 1; break;
+        case OPT_LOCK_TIMEOUT: st = dr_cli_lock_timeout_option(optarg, &a->lock_ms, err); break;
         case OPT_HELP: a->help = 1; break;
         case OPT_PRINCIPAL: st = dr_cli_add_principals(req, optarg, store, err); break;
         default: st = dr_cli_option_error(c, argv, err); break;
@@ -224,7 +233,7 @@ static dr_status cmd_run(dr_cli *cli, int argc, char **argv, dr_error *err)
     dr_strstore store = {0};
     dr_output_plan *plan = NULL;
     dr_delivery_plan *deliveries = NULL;
-    run_args a = {0};
+    run_args a = {.lock_ms = -1};
     dr_status st = DR_OK;
     if (req == NULL)
         return dr_fail(err, DR_ENOMEM, "out of memory");
@@ -243,6 +252,7 @@ static dr_status cmd_run(dr_cli *cli, int argc, char **argv, dr_error *err)
         goto cleanup;
     dr_runner r = dr_cli_runner(cli, plan);
     r.deliveries = deliveries;
+    r.lock_timeout_ms = dr_cli_lock_timeout(cli, NULL, a.lock_ms);
     st = dr_run_execute(&r, req, err);
 cleanup:
     dr_delivery_plan_free(deliveries);
@@ -255,39 +265,102 @@ cleanup:
 /* ---- job ---------------------------------------------------------------------- */
 
 static const char job_help[] =
-    "Usage: dynoreport job NAME\n\n"
-    "Run the [job NAME] of the configuration file, for schedulers (cron, systemd\n"
-    "timers). The job's keys override [defaults]. With tenant = all, one run per\n"
-    "tenant that has deals; each run prints its run id, then its files' paths.\n";
+    "Usage: dynoreport job (NAME | --all) [--jobs N] [--skip-existing] [--lock-timeout D]\n"
+    "                      [--dry-run]\n\n"
+    "Run the [job NAME] of the configuration file (--all: every job, in file order), for\n"
+    "schedulers (cron, systemd timers). The job's keys override [defaults]. With\n"
+    "tenant = all, one run per tenant that has deals; each run prints its run id, then\n"
+    "its files' paths. Several processes of the same job share its tenants.\n\n"
+    "  --jobs N            N worker processes, each on its own connections (default:\n"
+    "                      jobs of the configuration, else online CPUs, at most 4)\n"
+    "  --skip-existing     a tenant saved already with the same options is not computed\n"
+    "                      again (its missing files are exported again)\n"
+    "  --lock-timeout D    wait up to D (5s, 500ms, 2min; default 5s) for a tenant\n"
+    "                      another process is computing\n"
+    "  --dry-run           print the tenants, period, formats and files; compute and\n"
+    "                      write nothing\n";
 
-static dr_status cmd_job(dr_cli *cli, int argc, char **argv, dr_error *err)
+/* What `job` collects from its command line. */
+typedef struct job_args {
+    const char *name;
+    int all, help, skip_existing, dry_run;
+    long jobs;    /* 0 when not given */
+    long lock_ms; /* -1 when not given */
+} job_args;
+
+static dr_status parse_job(int argc, char **argv, job_args *a, dr_error *err)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(job_help, stdout);
-        return DR_OK;
+    static const struct option longopts[] = {
+        {"all", no_argument, NULL, OPT_ALL_JOBS},
+        {"jobs", required_argument, NULL, OPT_JOBS},
+        {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
+        {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    int c;
+    dr_status st = DR_OK;
+    optind = 0; /* 0, not 1: glibc starts over and permutes (NAME may come first), unlike "+" of the global options */
+    while (st == DR_OK && !a->help && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_ALL_JOBS: a->all = 1; break;
+        case OPT_JOBS:
+            if (!dr_jobs_parse(optarg, &a->jobs)) {
+                char fmt[96];
+                snprintf(fmt, sizeof fmt, "invalid --jobs %%s: expected a number of worker processes from 1 to %d",
+                         DR_MAX_JOBS);
+                st = dr_fail_usage(err, fmt, optarg);
+            }
+            break;
+        case OPT_SKIP_EXISTING: a->skip_existing = 1; break;
+        case OPT_LOCK_TIMEOUT: st = dr_cli_lock_timeout_option(optarg, &a->lock_ms, err); break;
+        case OPT_DRY_RUN: a->dry_run = 1; break;
+        case 'h':
+        case OPT_HELP: a->help = 1; break;
+        default: st = dr_cli_option_error(c, argv, err); break;
+        }
     }
-    if (argc != 2) {
-        fputs(job_help, stderr);
-        return dr_fail_usage(err, argc < 2 ? "missing job NAME%s" : "unexpected argument %s",
-                             argc < 2 ? NULL : argv[2]);
-    }
-    const dr_config_job *job = dr_config_job_find(&cli->cfg, argv[1]);
-    if (job == NULL) {
-        char q[DR_QUOTE_SIZE], where[512];
-        dr_printable_copy(cli->cfg.path ? cli->cfg.path : "", where, sizeof where);
-        return dr_fail(err, DR_ECONFIG, "no job %s in %s: expected a [job NAME] section",
-                       dr_quote(argv[1], strlen(argv[1]), q, sizeof q),
-                       cli->cfg.path ? where : "the configuration (no configuration file found)");
-    }
+    if (st != DR_OK || a->help)
+        return st;
+    if (optind < argc)
+        a->name = argv[optind++];
+    if (optind < argc)
+        return dr_fail_usage(err, "unexpected argument %s", argv[optind]);
+    if (a->all && a->name)
+        return dr_fail_usage(err, "job NAME and --all exclude each other (got %s)", a->name);
+    if (!a->all && !a->name)
+        return dr_fail_usage(err, "missing job NAME (or --all)%s", NULL);
+    return DR_OK;
+}
+
+/* Worker processes by default: online CPUs, at most 4 (and at least 1). */
+static long default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : n;
+}
+
+/* One [job]: its request, its output plan, its runs. */
+static dr_status run_one_job(dr_cli *cli, const dr_config_job *job, const job_args *a, dr_error *err)
+{
     dr_run_request *req = calloc(1, sizeof *req);
-    dr_output_request out = {0};
+    dr_output_request out = {.check_only = a->dry_run};
     dr_strstore store = {0};
     dr_output_plan *plan = NULL;
     dr_delivery_plan *deliveries = NULL;
     int all_tenants = 0;
+    long jobs = a->jobs;
+    const char *skip = job->s.skip_existing ? job->s.skip_existing : cli->cfg.defaults.skip_existing;
+    const char *jobs_key = job->s.jobs ? job->s.jobs : cli->cfg.defaults.jobs;
+    dr_job_options opt = {.skip_existing = a->skip_existing || (skip && strcmp(skip, "true") == 0),
+                          .dry_run = a->dry_run,
+                          .progress = cli->log.verbosity >= 2 || (cli->log.verbosity >= 1 && isatty(STDERR_FILENO))};
     dr_status st = DR_OK;
     if (req == NULL)
         return dr_fail(err, DR_ENOMEM, "out of memory");
+    if (jobs == 0 && !(jobs_key && dr_jobs_parse(jobs_key, &jobs)))
+        jobs = default_jobs();
+    opt.jobs = (int)jobs;
     if ((st = dr_job_request(&cli->cfg, job, req, &store, &all_tenants, req->tenant, err)) != DR_OK ||
         (st = dr_cli_plan(cli, &job->s, &out, &store, &plan, err)) != DR_OK ||
         (st = dr_cli_deliveries(cli, &job->s, NULL, 0, out.plugin_dir, &store, &deliveries, err)) != DR_OK ||
@@ -295,13 +368,59 @@ static dr_status cmd_job(dr_cli *cli, int argc, char **argv, dr_error *err)
         goto cleanup;
     dr_runner r = dr_cli_runner(cli, plan);
     r.deliveries = deliveries;
-    st = dr_job_execute(&r, job->name, req, all_tenants, err);
+    r.lock_timeout_ms = dr_cli_lock_timeout(cli, &job->s, a->lock_ms);
+    st = dr_job_execute(&r, job->name, req, all_tenants, &opt, err);
 cleanup:
     dr_delivery_plan_free(deliveries);
     dr_output_plan_free(plan);
     dr_strstore_free(&store);
     free(req);
     return st;
+}
+
+static dr_status cmd_job(dr_cli *cli, int argc, char **argv, dr_error *err)
+{
+    job_args a = {.lock_ms = -1};
+    dr_status st = parse_job(argc, argv, &a, err);
+    if (st == DR_OK && a.help) {
+        fputs(job_help, stdout);
+        return DR_OK;
+    }
+    if (st != DR_OK) {
+        if (argc < 2)
+            fputs(job_help, stderr);
+        return st;
+    }
+    if (a.all) {
+        dr_status first = DR_OK;
+        dr_error one;
+        if (cli->cfg.njobs == 0)
+            return dr_fail(err, DR_ECONFIG, "job --all: no [job NAME] section in %s",
+                           cli->cfg.path ? cli->cfg.path : "the configuration (no configuration file found)");
+        /* every job, in file order; a failed job does not stop the others; the first failure is the command's */
+        for (size_t i = 0; i < cli->cfg.njobs && !dr_interrupt_signal(&cli->intr); i++) {
+            dr_error_clear(&one);
+            st = run_one_job(cli, &cli->cfg.jobs[i], &a, &one);
+            if (st != DR_OK && first == DR_OK) {
+                first = st;
+                *err = one;
+            } else if (st != DR_OK) {
+                dr_log_msg(&cli->log, DR_LOG_ERROR, "error: %s", one.msg);
+            }
+        }
+        if (first == DR_OK && dr_interrupt_signal(&cli->intr))
+            first = dr_interrupt_check(&cli->intr, err);
+        return first;
+    }
+    const dr_config_job *job = dr_config_job_find(&cli->cfg, a.name);
+    if (job == NULL) {
+        char q[DR_QUOTE_SIZE], where[512];
+        dr_printable_copy(cli->cfg.path ? cli->cfg.path : "", where, sizeof where);
+        return dr_fail(err, DR_ECONFIG, "no job %s in %s: expected a [job NAME] section",
+                       dr_quote(a.name, strlen(a.name), q, sizeof q),
+                       cli->cfg.path ? where : "the configuration (no configuration file found)");
+    }
+    return run_one_job(cli, job, &a, err);
 }
 
 /* ---- export ------------------------------------------------------------------- */
@@ -555,7 +674,7 @@ static const dr_command commands[] = {
     {"db", cmd_db, "db init [--with-source-indexes]   create or upgrade the tables"},
     {"run", cmd_run, "run --tenant ... --period ...     compute, save and write a report"},
     {"export", cmd_export, "export --run-id UUID              write a saved run's files again"},
-    {"job", cmd_job, "job NAME                         run a [job NAME] of the configuration file"},
+    {"job", cmd_job, "job (NAME | --all) [options]      run a [job NAME] of the configuration file"},
     {"deliver", cmd_deliver, "deliver --run-id UUID [--to NAME] send a saved run's files again"},
     {"plugins", cmd_plugins, "plugins                          list the output formats found"},
     {"runs", dr_cmd_runs, "runs list|show ID|prune ...      list, show or delete saved runs"},

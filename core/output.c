@@ -607,6 +607,29 @@ static dr_status name_files(dr_output_files *files, const dr_name_vars *vars, dr
     return DR_OK;
 }
 
+size_t dr_output_plan_count(const dr_output_plan *plan)
+{
+    return plan->n;
+}
+
+dr_status dr_output_plan_file(const dr_output_plan *plan, size_t i, const dr_name_vars *vars, char *path,
+                              size_t path_size, int *exists, dr_error *err)
+{
+    const char *tmpl = plan->req.name_template ? plan->req.name_template : DR_NAME_DEFAULT;
+    char name[NAME_MAX + 1], d[SHOWN_SIZE];
+    struct stat sb;
+    dr_name_vars v = *vars;
+    v.ext = plan->formats[i].plugin.desc->extension;
+    dr_status st = dr_name_expand(tmpl, strlen(tmpl), &v, name, sizeof name, err);
+    if (st != DR_OK)
+        return st;
+    if (!join_path(path, path_size, plan->req.output_dir, name))
+        return dr_fail(err, DR_EUSAGE, "the output path %s is too long", shown(plan->req.output_dir, name, d, sizeof d));
+    /* a regular file of that name (not followed): what a run published there */
+    *exists = fstatat(plan->outfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+    return DR_OK;
+}
+
 static void random_name(char *out, size_t size)
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

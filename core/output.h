@@ -65,6 +65,17 @@ int dr_output_plan_wants_view(const dr_output_plan *plan);
 /** The formats as one comma list ("csv,xlsx"), for report_run.parameters. */
 const char *dr_output_plan_formats(const dr_output_plan *plan);
 
+/** The number of formats (files per run) of @p plan. */
+size_t dr_output_plan_count(const dr_output_plan *plan);
+
+/**
+ * The path (output directory as given, '/', name) of format @p i's file for a run of
+ * @p vars (ext filled in), and whether a regular file of that name is in the output
+ * directory now (*@p exists; a link is not followed). For --skip-existing and --dry-run.
+ */
+dr_status dr_output_plan_file(const dr_output_plan *plan, size_t i, const dr_name_vars *vars, char *path,
+                              size_t path_size, int *exists, dr_error *err);
+
 /**
  * Name every file of a run from @p vars (its ext is filled per format), check that each
  * final name can be replaced by a rename (no directory there: DR_ECANTCREATE), create the

@@ -141,6 +141,32 @@ dr_status dr_store_read_run(dr_db *db, const char *run_id, dr_run_meta *m, dr_er
     return st;
 }
 
+dr_status dr_store_try_lock(dr_db *db, const dr_run_meta *m, int *taken, dr_error *err)
+{
+    dr_param p[] = {{"report", DR_REPORT_NAME}, {"tenant", m->tenant}, {"start", m->start}, {"end", m->end}};
+    char got[8] = "";
+    char *const dst[1] = {got};
+    const size_t size[1] = {sizeof got};
+    int found = 0;
+    dr_status st = dr_db_fetch_row_named(db, dr_sql_run_lock_try, p, sizeof p / sizeof p[0], dst, size, 1,
+                                         &found, err);
+    *taken = st == DR_OK && found && strcmp(got, "1") == 0;
+    return st;
+}
+
+dr_status dr_store_find_existing(dr_db *db, const dr_run_meta *m, int explicit_principals,
+                                 const char *period_text, char *run_id, size_t run_id_size, int *found,
+                                 dr_error *err)
+{
+    dr_param p[] = {
+        {"tenant", m->tenant}, {"report", DR_REPORT_NAME}, {"start", m->start}, {"end", m->end},
+        {"tz", m->tz}, {"principals", explicit_principals ? m->principals : NULL}, {"period", period_text},
+    };
+    char *const dst[1] = {run_id};
+    const size_t size[1] = {run_id_size};
+    return dr_db_fetch_row_named(db, dr_sql_run_existing, p, sizeof p / sizeof p[0], dst, size, 1, found, err);
+}
+
 dr_status dr_store_list_tenants(dr_db *db, char (**out)[DR_UUID_LEN + 1], size_t *n, dr_error *err)
 {
     dr_cursor *c = NULL;

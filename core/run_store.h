@@ -52,6 +52,24 @@ dr_status dr_store_run_zone(dr_db *db, const char *run_id, char *tz, size_t tz_s
 dr_status dr_store_read_run(dr_db *db, const char *run_id, dr_run_meta *m, dr_error *err);
 
 /**
+ * Try to take the claim of run @p m's (report, tenant, period) for the rest of the
+ * transaction, without waiting (sql/run_lock_try.sql: a transaction-level advisory lock on
+ * a 64-bit hash of the report, the tenant and the bounds as instants). *@p taken is 1 when
+ * this session holds it now, 0 when another session does.
+ */
+dr_status dr_store_try_lock(dr_db *db, const dr_run_meta *m, int *taken, dr_error *err);
+
+/**
+ * --skip-existing: the newest saved main run (comparison_for NULL) of @p m's report,
+ * tenant, bounds and zone, asked for the same principals (@p explicit_principals 0: all)
+ * and the same @p period_text (sql/run_existing.sql). Its id goes to @p run_id, *@p found
+ * says whether there is one.
+ */
+dr_status dr_store_find_existing(dr_db *db, const dr_run_meta *m, int explicit_principals,
+                                 const char *period_text, char *run_id, size_t run_id_size, int *found,
+                                 dr_error *err);
+
+/**
  * The tenants that have deals (for a job with `tenant = all`), in UUID order.
  * @p out receives a malloc'd array of @p n canonical UUIDs; free() it.
  */

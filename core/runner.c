@@ -2,9 +2,11 @@
    the output plan from one read of the fact rows, commit, publish. */
 #include "runner.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "odbc.h"
 #include "report.h"
@@ -26,6 +28,7 @@ typedef struct run_ctx {
     dr_report_view rview; /* the same for the plugins (ABI 1.2) */
     dr_output_files *files;
     int published; /* past the commit (or the --no-persist rollback): files go in place */
+    int kept;      /* db is the runner's kept connection (r->db): not closed with the run */
     double t0;     /* start of the current phase (ms) */
 } run_ctx;
 
@@ -41,6 +44,13 @@ static dr_status interrupted_wins(const run_ctx *ctx, dr_status st, dr_error *er
 
 static dr_status connect_checked(run_ctx *ctx, dr_error *err)
 {
+    if (ctx->r->keep_connection && ctx->r->db) { /* connected and checked by an earlier run */
+        ctx->db = ctx->r->db;
+        ctx->kept = 1;
+        dr_interrupt_watch(ctx->r->intr, ctx->db);
+        dr_log_phase(ctx->r->log, "connect", &ctx->t0);
+        return DR_OK;
+    }
     dr_status st = dr_db_connect(ctx->r->connstr, &ctx->db, err);
     if (st == DR_OK)
         st = dr_db_apply_timeouts(ctx->db, ctx->r->timeouts, err);
@@ -48,8 +58,20 @@ static dr_status connect_checked(run_ctx *ctx, dr_error *err)
         return st;
     dr_interrupt_watch(ctx->r->intr, ctx->db);
     st = dr_schema_check(ctx->db, err);
+    if (st == DR_OK && ctx->r->keep_connection) {
+        ctx->r->db = ctx->db;
+        ctx->kept = 1;
+    }
     dr_log_phase(ctx->r->log, "connect", &ctx->t0);
     return st;
+}
+
+void dr_runner_close(dr_runner *r)
+{
+    if (r == NULL)
+        return;
+    dr_db_close(r->db);
+    r->db = NULL;
 }
 
 /* For a second Ctrl-C: runs on the signal thread, removes the staged files by handle. */
@@ -58,13 +80,20 @@ static void remove_staged(void *files)
     dr_output_files_remove_staged(files);
 }
 
-static void ctx_free(run_ctx *ctx)
+/* @p keep: the run ended cleanly enough (its transaction committed or rolled back) for the
+   runner's kept connection to serve the next run; after a failure it is closed, so a
+   lost or cancelled session never carries over. */
+static void ctx_free(run_ctx *ctx, int keep)
 {
     dr_interrupt_set_cleanup(ctx->r->intr, NULL, NULL);
     dr_output_files_free(ctx->files);
     ctx->files = NULL;
     dr_interrupt_watch(ctx->r->intr, NULL);
-    dr_db_close(ctx->db);
+    if (!ctx->kept || !keep) {
+        dr_db_close(ctx->db);
+        if (ctx->kept)
+            ctx->r->db = NULL;
+    }
     ctx->db = NULL;
     dr_run_meta_free(&ctx->meta);
 }
@@ -80,7 +109,7 @@ static void info_from_meta(run_ctx *ctx)
         .tool_version = DR_VERSION};
 }
 
-static dr_status principals_text(dr_run_meta *m, const dr_run_request *req, dr_error *err)
+dr_status dr_run_principals_text(dr_run_meta *m, const dr_run_request *req, dr_error *err)
 {
     size_t n = req->all_principals ? 4 : req->nprincipals * (DR_UUID_LEN + 8) + 1;
     char *t = malloc(n);
@@ -204,9 +233,103 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, d
     return st;
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* The lock of the run's (report, tenant, period), tried and polled (10 ms, doubling to
+   200 ms) up to r->lock_timeout_ms, or tried once for a claim. A poll of its own instead
+   of pg_advisory_xact_lock under a lock_timeout: the wait is bounded by the tool whatever
+   the session's lock_timeout and statement_timeout say, a signal is seen between polls,
+   and the transaction never idles longer than one pause. */
+static dr_status claim(run_ctx *ctx, const dr_run_request *req, dr_run_outcome *outcome, dr_error *err)
+{
+    dr_runner *r = ctx->r;
+    long waited = 0, pause = 10, limit = req->claim_try ? 0 : r->lock_timeout_ms;
+    double start = dr_log_now_ms();
+    for (;;) {
+        int taken = 0;
+        dr_status st = dr_store_try_lock(ctx->db, &ctx->meta, &taken, err);
+        if (st != DR_OK || taken)
+            return st;
+        waited = (long)(dr_log_now_ms() - start);
+        if (waited >= limit) {
+            *outcome = DR_RUN_BUSY;
+            if (req->claim_try)
+                return dr_fail(err, DR_ETEMPFAIL, "tenant %s, period %s: claimed by another session", ctx->meta.tenant,
+                               ctx->meta.period_label);
+            return dr_fail(err, DR_ETEMPFAIL, "another run of report %s for tenant %s and period %s (%s .. %s) is in "
+                           "progress and held its lock for longer than --lock-timeout (%ld ms); nothing was saved: "
+                           "try again later, or raise --lock-timeout", DR_REPORT_NAME, ctx->meta.tenant,
+                           ctx->meta.period_label, ctx->meta.start, ctx->meta.end, limit);
+        }
+        if (pause == 10)
+            dr_log_msg(r->log, DR_LOG_INFO, "waiting for another run of tenant %s, period %s, to end (up to %ld ms)",
+                       ctx->meta.tenant, ctx->meta.period_label, limit);
+        sleep_ms(pause < limit - waited ? pause : limit - waited);
+        if ((st = dr_interrupt_check(r->intr, err)) != DR_OK)
+            return st;
+        pause = pause * 2 > 200 ? 200 : pause * 2;
+    }
+}
+
+/* --skip-existing found saved run @p id: its files' paths as results when every file is
+   in place, else export it again (all formats) while this transaction keeps the lock. */
+static dr_status reuse_existing(run_ctx *ctx, const char *id, dr_run_outcome *outcome, dr_error *err)
+{
+    dr_runner *r = ctx->r;
+    dr_run_meta saved = {0};
+    char paths[DR_MAX_FORMATS][4352];
+    size_t n = dr_output_plan_count(r->plan), missing = 0;
+    dr_status st = dr_store_read_run(ctx->db, id, &saved, err);
+    dr_name_vars v = {DR_REPORT_NAME, saved.tenant, saved.period_label, saved.from_c, saved.to_c, saved.run_id,
+                      saved.generated_c, NULL};
+    for (size_t i = 0; st == DR_OK && i < n && i < DR_MAX_FORMATS; i++) {
+        int exists = 0;
+        st = dr_output_plan_file(r->plan, i, &v, paths[i], sizeof paths[i], &exists, err);
+        missing += st == DR_OK && !exists;
+    }
+    dr_run_meta_free(&saved);
+    if (st != DR_OK)
+        return st;
+    if (missing) {
+        dr_log_msg(r->log, DR_LOG_INFO, "run %s is saved already with the same options (--skip-existing); %zu of "
+                   "its %zu files missing: exporting it again", id, missing, n);
+        *outcome = DR_RUN_EXPORTED;
+        int keep = r->keep_connection;
+        dr_db *kept = r->db;
+        r->keep_connection = 0; /* its own connection: this one holds the lock meanwhile */
+        r->db = NULL;
+        st = dr_run_export(r, id, err);
+        r->keep_connection = keep;
+        r->db = kept;
+        return st;
+    }
+    *outcome = DR_RUN_SKIPPED;
+    dr_log_result(r->log, id);
+    for (size_t i = 0; i < n && i < DR_MAX_FORMATS; i++)
+        dr_log_result(r->log, paths[i]);
+    dr_log_msg(r->log, DR_LOG_INFO, "run %s is saved already with the same options and its files are in place "
+               "(--skip-existing): nothing computed", id);
+    return DR_OK;
+}
+
 dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
 {
+    dr_run_outcome outcome;
+    return dr_run_execute_outcome(r, req, &outcome, err);
+}
+
+dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run_outcome *outcome,
+                                 dr_error *err)
+{
     run_ctx ctx = {.r = r, .t0 = dr_log_now_ms()};
+    char existing[64] = "";
+    int found = 0;
+    *outcome = DR_RUN_DONE;
     int explicit = !req->all_principals;
     dr_period_request preq = {req->has_range, &req->period, &req->from, &req->to, req->tz};
     snprintf(ctx.meta.tenant, sizeof ctx.meta.tenant, "%s", req->tenant);
@@ -215,13 +338,22 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
         r->zone = (dr_zone){.name = req->tz};
     dr_status st = dr_tz_check(req->tz, err);
     if (st == DR_OK)
-        st = principals_text(&ctx.meta, req, err);
+        st = dr_run_principals_text(&ctx.meta, req, err);
     if (st == DR_OK)
         st = connect_checked(&ctx, err);
     if (st == DR_OK)
         st = dr_zone_apply(ctx.db, &r->zone, err);
     if (st == DR_OK)
         st = dr_period_resolve(ctx.db, &preq, &ctx.meta, err);
+    if (st == DR_OK)
+        st = claim(&ctx, req, outcome, err);
+    if (st == DR_OK && req->skip_existing)
+        st = dr_store_find_existing(ctx.db, &ctx.meta, explicit, req->period_text, existing, sizeof existing,
+                                    &found, err);
+    if (st == DR_OK && found) {
+        st = reuse_existing(&ctx, existing, outcome, err);
+        goto done;
+    }
     if (st == DR_OK)
         st = dr_view_resolve(ctx.db, &preq, &ctx.meta, req->view.compare ? req->view.compare : "previous",
                              &ctx.view, err);
@@ -246,10 +378,11 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
         st = write_and_publish(&ctx, req->persist, req->persist ? "written"
                                : "written (--no-persist: nothing saved in the database)", err);
     }
+done:
     st = interrupted_wins(&ctx, st, err);
-    if (st != DR_OK && ctx.db)
-        dr_db_rollback(ctx.db);
-    ctx_free(&ctx);
+    if (ctx.db && (st != DR_OK || found))
+        dr_db_rollback(ctx.db); /* a failure, or the lock of a reused run */
+    ctx_free(&ctx, st == DR_OK || (*outcome == DR_RUN_BUSY && st == DR_ETEMPFAIL));
     return st;
 }
 
@@ -279,6 +412,6 @@ dr_status dr_run_export(dr_runner *r, const char *run_id, dr_error *err)
     st = interrupted_wins(&ctx, st, err);
     if (st != DR_OK && ctx.db)
         dr_db_rollback(ctx.db);
-    ctx_free(&ctx);
+    ctx_free(&ctx, st == DR_OK);
     return st;
 }

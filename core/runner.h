@@ -34,7 +34,20 @@ typedef struct dr_run_request {
     const char *tz;          /**< IANA zone name */
     int persist;             /**< 0 with --no-persist */
     dr_view_request view;    /**< names, comparison, currency (compare NULL: "previous") */
+    int skip_existing;       /**< --skip-existing: a saved run of the same options is reused */
+    int claim_try;           /**< 1: the run's lock is only tried (a job's first pass), never waited for */
 } dr_run_request;
+
+/** How a run ended when it did not fail. */
+typedef enum dr_run_outcome {
+    DR_RUN_DONE,     /**< computed, saved, written */
+    DR_RUN_SKIPPED,  /**< --skip-existing: saved already, every file in place; nothing done */
+    DR_RUN_EXPORTED, /**< --skip-existing: saved already; its missing files exported again */
+    DR_RUN_BUSY      /**< claim_try: another session holds the run's lock (status DR_ETEMPFAIL) */
+} dr_run_outcome;
+
+/** How long a run waits for the lock of its (report, tenant, period) by default: 5 s. */
+#define DR_DEFAULT_RUN_LOCK_TIMEOUT_MS 5000
 
 /** What every run of one process shares: built once, used by each run (each tenant). */
 typedef struct dr_runner {
@@ -45,7 +58,13 @@ typedef struct dr_runner {
     const dr_log *log;    /**< messages and result lines */
     dr_zone zone;         /**< the last zone used, checked once */
     dr_delivery_plan *deliveries; /**< destinations after each commit and publish; may be NULL */
+    long lock_timeout_ms; /**< --lock-timeout: wait for another run of the same tenant and period */
+    int keep_connection;  /**< 1 (a job's worker): one connection serves run after run (dr_runner_close) */
+    dr_db *db;            /**< that connection while open (schema checked once); else NULL */
 } dr_runner;
+
+/** Close the connection a runner kept (keep_connection). NULL-safe, idempotent. */
+void dr_runner_close(dr_runner *r);
 
 /**
  * Execute a run: connect, compute, persist (unless req->persist is 0, then everything
@@ -53,6 +72,21 @@ typedef struct dr_runner {
  * result lines.
  */
 dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err);
+
+/**
+ * dr_run_execute, telling how it ended in *@p outcome. In its transaction, once the
+ * period's bounds are known, the run takes the advisory lock of its (report, tenant,
+ * period) (run_store.h dr_store_try_lock), polling up to r->lock_timeout_ms (req->claim_try:
+ * once): held by another session longer than that is DR_ETEMPFAIL (exit 75), nothing
+ * saved (*@p outcome DR_RUN_BUSY). With req->skip_existing a saved run of the same options
+ * (dr_store_find_existing) is not computed again: its id and files' paths are the result
+ * lines, and files missing in the output directory are exported again from it first.
+ */
+dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run_outcome *outcome,
+                                 dr_error *err);
+
+/** "all" or the comma list TYPE:UUID of @p req's principals into m->principals (malloc'd). */
+dr_status dr_run_principals_text(dr_run_meta *m, const dr_run_request *req, dr_error *err);
 
 /** Rebuild files from the persisted run @p run_id (DR_EDATA if it does not exist). With
     r->deliveries, deliver them after they are in place (`dynoreport deliver`). */

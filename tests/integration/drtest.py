@@ -129,7 +129,9 @@ class FreshDatabase:
 
     def execute_file(self, path):
         with open(path, encoding="utf-8") as f:
-            script = f.read()
+            self.execute_script(f.read())
+
+    def execute_script(self, script):
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(script)
         conn.close()
@@ -191,13 +193,16 @@ def drop_database(name):
         conn.close()
 
 
-def fixture_database(init=True):
-    """A fresh database with the CRM source tables and the edge-case data, and (init)
-    the dynoreport tables from `dynoreport db init`."""
+def fixture_database(init=True, script=None):
+    """A fresh database with the CRM source tables and the edge-case data (or the SQL
+    text SCRIPT instead), and (init) the dynoreport tables from `dynoreport db init`."""
     db = fresh_database()
     try:
         db.execute_file(SOURCE_SCHEMA)
-        db.execute_file(EDGE_CASES)
+        if script is None:
+            db.execute_file(EDGE_CASES)
+        else:
+            db.execute_script(script)
         if init:
             rc, out, err = run_tool(["db", "init"], connect=db.odbc)
             if rc != 0:
@@ -443,12 +448,15 @@ class ToolTestCase(unittest.TestCase):
 
 class FixtureTestCase(ToolTestCase):
     """A test class on a database of its own: the edge-case fixture and `db init`
-    (cls.db, dropped after the class) and a psycopg2 connection to it (cls.conn)."""
+    (cls.db, dropped after the class) and a psycopg2 connection to it (cls.conn). A
+    subclass may make another database with make_database (a FreshDatabase)."""
+
+    make_database = staticmethod(fixture_database)
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.db = fixture_database()
+        cls.db = cls.make_database()
         cls.addClassCleanup(cls.db.drop)
         cls.conn = cls.db.connect()
         cls.addClassCleanup(cls.conn.close)

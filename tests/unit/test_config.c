@@ -628,6 +628,36 @@ static void test_tz_check(void)
     CU_ASSERT(dr_tz_check(NULL, &err) == DR_EUSAGE);
 }
 
+static const struct {
+    const char *text;
+    int ok;
+    long ms;
+} durations[] = {
+    {"0", 1, 0}, {"5s", 1, 5000}, {"500ms", 1, 500}, {"2min", 1, 120000}, {"1h", 1, 3600000},
+    {"0s", 1, 0}, {"596h", 1, 2145600000}, {"597h", 0, 0}, /* 2^31-1 ms is 596.5 h */
+    {"5", 0, 0}, {"", 0, 0}, {"s", 0, 0}, {"5 s", 0, 0}, {"-5s", 0, 0}, {"1.5s", 0, 0}, {"5S", 0, 0},
+    {"5sec", 0, 0}, {"99999999999s", 0, 0}, {"5s ", 0, 0},
+};
+
+static void test_durations(void)
+{
+    for (size_t i = 0; i < COUNT(durations); i++) {
+        long ms = -1;
+        int ok = dr_duration_ms(durations[i].text, &ms);
+        CHECK_INPUT(ok == durations[i].ok, durations[i].text, strlen(durations[i].text));
+        if (ok)
+            CHECK_INPUT(ms == durations[i].ms, durations[i].text, strlen(durations[i].text));
+    }
+    static const struct { const char *text; long n; } jobs[] = {
+        {"1", 1}, {"4", 4}, {"64", 64}, {"0", 0}, {"65", 0}, {"", 0}, {"-1", 0}, {"2x", 0}, {"99999999999999", 0},
+    };
+    for (size_t i = 0; i < COUNT(jobs); i++) {
+        long n = 0;
+        int ok = dr_jobs_parse(jobs[i].text, &n);
+        CHECK_INPUT(ok == (jobs[i].n > 0) && (!ok || n == jobs[i].n), jobs[i].text, strlen(jobs[i].text));
+    }
+}
+
 void dr_test_register(void)
 {
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -643,4 +673,5 @@ void dr_test_register(void)
     CU_add_test(s, "comma lists", test_split_list);
     CU_add_test(s, "[delivery NAME] sections and deliver", test_delivery_sections);
     CU_add_test(s, "time zone form", test_tz_check);
+    CU_add_test(s, "durations (--lock-timeout) and worker counts (--jobs)", test_durations);
 }
