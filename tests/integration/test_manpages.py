@@ -11,17 +11,19 @@ function calls. Then, per command:
   - every option it accepts is in `dynoreport CMD --help` and defined in its section of
     docs/man/dynoreport.1.scd (a line starting with *--option*; the shared output
     options in the "Output options" section, for a command whose section says it takes
-    them), and the other way round: every option `--help` shows and every option a
-    section defines is one the command accepts; every option named anywhere in the page
-    is accepted by some command;
+    them), and the other way round: every option `--help` shows (but a global one, which
+    comes before the command) and every option a section defines is one the command
+    accepts; every option named anywhere in the page is accepted by some command;
   - every command has its section, and appears in the top-level --help.
 
 `--help` / `-h` itself is exempt from the per-command lists (a help text need not list
 itself); the page defines it once among the global options.
 
 The configuration keys are read from core/config.c the same way (the [connection] and
-[names] comparisons, the settings table of [defaults] and [job NAME]) and checked against
-the sections of docs/man/dynoreport.conf.5.scd, both ways.
+[names] comparisons, the settings table of [defaults] and [job NAME] with the keys
+set_setting() compares itself, the delivery_keys table of [delivery NAME] with the keys
+delivery_key() compares itself) and checked against the sections of
+docs/man/dynoreport.conf.5.scd, both ways.
 
 So an option or key added without its documentation (or documentation of one that does
 not exist) fails here.
@@ -174,8 +176,8 @@ class CommandLineDocumentation(unittest.TestCase):
                 missing = {o for o in opts - HELP_OPTS if o not in shown and not (
                     o.startswith("-") and not o.startswith("--") and re.search(r"(?<![\w-])%s\b" % o, out))}
                 self.assertFalse(missing, f"dynoreport {cmd} --help does not show {sorted(missing)}")
-                if cmd:
-                    unknown = shown - opts
+                if cmd:  # it may name a global option (config check: where its file comes from)
+                    unknown = shown - opts - self.accepted[""]
                 else:  # the top-level help also shows the commands' synopses
                     unknown = shown - set().union(*self.accepted.values())
                 self.assertFalse(unknown, f"dynoreport {cmd} --help shows {sorted(unknown)}, not accepted")
@@ -216,14 +218,23 @@ def config_keys():
         a, b = text.index(start), text.index(end)
         return set(re.findall(r'strcmp\(name, "([a-z_]+)"\)', text[a:b]))
 
+    def compared_keys(function):
+        """The keys a function of config.c compares with strcmp(key, "...") itself."""
+        m = re.search(r"^static \w+ %s\(.*?^\}" % function, text, re.M | re.S)
+        assert m, f"core/config.c: {function}() not found"
+        return set(re.findall(r'strcmp\(key, "([a-z_]+)"\)', m.group(0)))
+
     conn = block('strcmp(section, "connection")', 'strcmp(section, "defaults")')
     names = block('strcmp(section, "names")', 'strncmp(section, "job "')
     table = re.findall(r'\{"([a-z_]+)", &s->\w+, ([01])\}', text)
-    assert conn and names and table, "core/config.c: key tables not found"
-    extra = set(re.findall(r'strcmp\(key, "([a-z_]+)"\)', text))  # opt
+    delivery = set(re.findall(r'\[DR_DK_\w+\] = "([a-z_]+)"', text))
+    assert conn and names and table and delivery, "core/config.c: key tables not found"
+    extra = compared_keys("set_setting")  # opt, deliver
     defaults = {k for k, job_only in table if job_only == "0"} | extra
     job = {k for k, _ in table} | extra
-    return {"[connection]": conn, "[defaults]": defaults, "[names]": names, "[job NAME]": job}
+    delivery |= compared_keys("delivery_key")  # option
+    return {"[connection]": conn, "[defaults]": defaults, "[names]": names, "[job NAME]": job,
+            "[delivery NAME]": delivery}
 
 
 class ConfigurationDocumentation(unittest.TestCase):
