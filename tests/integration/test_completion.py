@@ -132,7 +132,10 @@ class Completion(unittest.TestCase):
                          {"archive"})
 
     def test_job_names(self):
-        self.assertEqual(self.complete("job", ""), {"monthly-all", "--help"})
+        self.assertEqual(self.complete("job", ""), {"monthly-all", "--all", "--help"})
+        self.assertEqual(self.complete("job", "--"), {"--all", "--jobs", "--skip-existing", "--lock-timeout",
+                                                      "--dry-run", "--help"})
+        self.assertEqual(self.complete("job", "--jobs", ""), set(), "a number after --jobs, not a job")
 
 
 if __name__ == "__main__":
