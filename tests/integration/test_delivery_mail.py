@@ -9,6 +9,7 @@ the run saved, then `deliver --run-id` succeeds against a working server."""
 import email
 import email.policy
 import os
+import shutil
 import unittest
 
 import delivery_support
@@ -187,6 +188,87 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertEqual(rec[0][3], 1)  # refused for good: not retried
         self.assertEqual(server.messages, [])
         self.assert_no_secret(b"", err, [run_id])
+
+    def test_ca_file_is_checked_like_known_hosts(self):
+        """option ca_file decides which servers we trust: an absolute path whose directories
+        and file no one but root and the running user can change, never a symbolic link;
+        else 78 naming file, line and key before any database work and any mail."""
+        server = self.smtp(tls="starttls", auth=("reports", PASSWORD))
+        d = self.make_dir()
+        writable = os.path.join(d, "ca-everyone.pem")
+        shutil.copy(self.cert[0], writable)
+        os.chmod(writable, 0o666)
+        open_dir = os.path.join(d, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        in_open = os.path.join(open_dir, "ca.pem")
+        shutil.copy(self.cert[0], in_open)
+        link = os.path.join(d, "ca-link.pem")
+        os.symlink(self.cert[0], link)
+        cases = [(writable, "is writable by group or others"),
+                 (in_open, f"'{open_dir}' is writable by everyone (mode 0777)"),
+                 (link, "it is a symbolic link"),
+                 ("ca.pem", "the path is relative, expected an absolute one")]
+        runs = drtest.count_runs(self.db)
+        for path, expect in cases:
+            with self.subTest(path=path):
+                cfg = self.mail_config(server, self.make_dir())
+                with open(cfg, encoding="utf-8") as f:
+                    text = f.read().replace(f"ca_file={self.cert[0]}", f"ca_file={path}")
+                with open(cfg, "w", encoding="utf-8") as f:
+                    f.write(text)
+                line = text.splitlines().index(f"option = ca_file={path}") + 1
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                self.assertEqual((rc, out), (78, ""), err)
+                self.assertIn(f"{cfg}:{line}: [delivery managers] key 'option': ", err)
+                self.assertIn("CA certificates file", err)
+                self.assertIn(expect, err)
+        self.assertEqual(drtest.count_runs(self.db), runs)
+        self.assertEqual(server.messages, [])
+
+    def test_tls_none_with_a_login_only_to_a_loopback_host(self):
+        """tls=none with user and credentials_file would send AUTH in cleartext: refused
+        (78, file, line and key) unless the url's host is 127.0.0.0/8, ::1 or localhost.
+        0.0.0.0 reaches this machine too, but is not a loopback name: refused."""
+        server = self.smtp(tls=None, auth=("reports", PASSWORD))
+        d, runs = self.make_dir(), drtest.count_runs(self.db)
+        cfg = self.mail_config(server, d, url=f"smtp://0.0.0.0:{server.port}", tls_line="option = tls=none\n",
+                               formats="csv")
+        with open(cfg, encoding="utf-8") as f:
+            line = f.read().splitlines().index("option = tls=none") + 1
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+        self.assertEqual((rc, out), (78, ""), err)
+        self.assertIn(f"{cfg}:{line}: [delivery managers] key 'option': tls=none with user or credentials_file "
+                      f"would send the password in cleartext to 'smtp://0.0.0.0:{server.port}'", err)
+        self.assertIn("127.0.0.0/8, ::1, localhost", err)
+        self.assertEqual((server.logins, server.messages), ([], []))
+        self.assertEqual(drtest.count_runs(self.db), runs)
+        for host in ("localhost", "127.0.0.2"):
+            with self.subTest(host=host):
+                cfg = self.mail_config(server, self.make_dir(), url=f"smtp://{host}:{server.port}",
+                                       tls_line="option = tls=none\n", formats="csv")
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                if host == "localhost":
+                    self.assert_run_ok(rc, out, err)
+                else:  # accepted by the check; nothing listens there
+                    self.assertEqual(rc, 76, err)
+                    self.assertNotIn("tls=none", err)
+
+    def test_a_message_that_holds_the_password_is_withheld_whole(self):
+        """With the password "127" the server's refusal names smtp://127.0.0.1: masking the
+        password's characters would still show it (smtp://***.0.0.1); the whole message is
+        replaced by a fixed sentence on stderr and in the record."""
+        server = self.smtp(tls="starttls", auth=("reports", "another-password"))
+        d = self.make_dir()
+        cfg = self.mail_config(server, d, formats="csv")
+        delivery_support.private_file(d, "smtp.pw", "127\n")
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+        self.assertEqual(rc, 76, err)
+        withheld = "the message held the destination's credential and was withheld"
+        self.assertIn(f"failed after 1 attempt: {withheld}", err)
+        self.assertNotIn("***", err)
+        rec = self.records(out.splitlines()[0])
+        self.assertEqual(rec[0][5], withheld)
 
     def test_server_that_disappears_mid_transfer(self):
         gone = delivery_support.DroppingSmtp()
