@@ -61,6 +61,15 @@ static dr_delivery_status sftp_check(const dr_delivery_args *a)
             return dr_delivery_error(a, DR_DELIVERY_EOPTION, "option timeout=%s: expected whole seconds from 1 "
                                      "to 3600", timeout);
     }
+    /* the host-key check is libssh2's: a libcurl built with another SSH library (or none)
+       would never call key_callback */
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    if (v == NULL || v->libssh_version == NULL || strncmp(v->libssh_version, "libssh2", 7) != 0)
+        return dr_delivery_error(a, DR_DELIVERY_EOPTION, "this libcurl (%s) has %s%s, not libssh2: the sftp kind "
+                                 "needs a libcurl built with libssh2 (Debian's libcurl4)",
+                                 v && v->version ? v->version : "unknown version",
+                                 v && v->libssh_version ? "SSH by " : "no SSH support",
+                                 v && v->libssh_version ? v->libssh_version : "");
     return DR_DELIVERY_OK;
 }
 
@@ -136,6 +145,11 @@ static dr_delivery_status upload(const dr_delivery_args *a, const char *dir, con
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout ? strtol(timeout, NULL, 10) : 300L);
     CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK && kc.match != CURLKHMATCH_OK) { /* fail closed: the key must have been checked */
+        st = dr_delivery_error(a, DR_DELIVERY_EFAIL, "SFTP to %s: the server's host key was not checked against "
+                               "the known_hosts file: refused", base);
+        goto cleanup;
+    }
     if (kc.match != -1 && kc.match != CURLKHMATCH_OK) {
         st = dr_delivery_error(a, DR_DELIVERY_EFAIL, "SFTP to %s: the server's host key is %s the known_hosts file "
                                "%s: refused (check the server's key, then add it to that file)", base,
