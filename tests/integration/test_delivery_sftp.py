@@ -203,6 +203,34 @@ class SftpDeliveryTests(delivery_support.DeliveryTestCase):
         self.assert_run_ok(rc, out, err)
         self.assertEqual(len(os.listdir(remote)), 1)
 
+    def test_names_are_escaped_and_the_old_file_is_kept_until_the_rename(self):
+        """A '#' in a file name is a name, not a URL fragment (the path is URL-escaped); the
+        temporary name is the run's and the attempt's (.NAME.RUN_ID.ATTEMPT.part); the file
+        already on the server is renamed aside, not removed, before the new one takes its
+        name, so when that rename fails the old file is still there and no temporary is left."""
+        remote, outdir = self.remote_dir(), self.make_dir()
+        cfg = self.write_config(self.sftp_section(remote=remote).replace("retries = 2", "retries = 0"))
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop", "--name", "{report}#{tenant}.{ext}")
+        run_id, paths = self.assert_run_ok(rc, out, err)
+        name = os.path.basename(paths[0])
+        self.assertIn("#", name)
+        self.assertEqual(os.listdir(remote), [name])
+        final = os.path.join(remote, name)
+        with open(paths[0], "rb") as a, open(final, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        # the place the old file would be moved aside to is taken: the new one cannot get its name
+        with open(final, "w", encoding="utf-8") as f:
+            f.write("OLD\n")
+        blocker = os.path.join(remote, f".{name}.{run_id}.1.old")
+        os.mkdir(blocker)
+        open(os.path.join(blocker, "x"), "w").close()
+        rc, out, err = drtest.run_tool(["--config", cfg, "deliver", "--run-id", run_id, "--to", "drop",
+                                        "--format", "csv", "--name", "{report}#{tenant}.{ext}"])
+        self.assertEqual(rc, 76, err)
+        with open(final, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "OLD\n")  # never removed before the new file had its name
+        self.assertEqual(sorted(os.listdir(remote)), sorted([name, os.path.basename(blocker)]))  # no .part left
+
     def test_example_job_mails_xlsx_and_uploads_csv(self):
         """docs/delivery.md's example: managers get the XLSX, the drop gets the CSV."""
         d, remote, outdir = self.make_dir(), self.remote_dir(), self.make_dir()
