@@ -258,19 +258,39 @@ static int url_host_is_loopback(const char *url)
     return inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127;
 }
 
-/* An address we put in an SMTP envelope: one token, an '@', no control or quoting bytes. */
+/* An address we put in an SMTP envelope, strictly: LOCAL@DOMAIN with LOCAL a dot-atom of
+   letters, digits and !#$&'*+-/=?^_`{|}~ but no '%' or '!' (the relay hacks that route
+   through one server to another) and no "=?" (an encoded word), at most 64 bytes; DOMAIN
+   host names of letters, digits and '-' (no IP literal such as [127.0.0.1]), each 1..63
+   bytes; ASCII only; at most 254 bytes in all. */
 static int address_valid(const char *a, size_t len)
 {
     const char *at = memchr(a, '@', len);
-    if (len == 0 || len > ADDRESS_MAX || at == NULL || at == a || at == a + len - 1)
+    if (len == 0 || len > ADDRESS_MAX || at == NULL || at == a || at == a + len - 1 || at - a > 64)
         return 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t llen = (size_t)(at - a);
+    for (size_t i = 0; i < llen; i++) {
         unsigned char c = (unsigned char)a[i];
-        if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '\\' ||
-            c == '(' || c == ')')
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 (c != 0 && strchr("#$&'*+-/=?^_`{|}~.", c) != NULL);
+        if (!ok || (c == '.' && (i == 0 || i == llen - 1 || a[i - 1] == '.')) ||
+            (c == '=' && i + 1 < llen && a[i + 1] == '?'))
             return 0;
     }
-    return 1;
+    size_t label = 0;
+    for (const char *p = at + 1; p < a + len; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.') {
+            if (label == 0 || p[-1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') ||
+            (c == '-' && label == 0) || ++label > 63)
+            return 0;
+    }
+    return label > 0 && a[len - 1] != '-';
 }
 
 /* The host side of the ABI for one call. */

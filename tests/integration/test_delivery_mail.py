@@ -270,6 +270,49 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
         rec = self.records(out.splitlines()[0])
         self.assertEqual(rec[0][5], withheld)
 
+    def test_one_refused_recipient_does_not_sink_the_others(self):
+        """The server refuses one of the tenant's addresses (550): the others get the message
+        (CURLOPT_MAIL_RCPT_ALLOWFAILS), the record's target names the refused one, a warning
+        says so."""
+        server = self.smtp(tls="starttls", auth=("reports", PASSWORD), refuse=("deputy@t1.example",))
+        cfg = self.mail_config(server, self.make_dir(), formats="csv")
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+        run_id, _ = self.assert_run_ok(rc, out, err)
+        self.assertEqual(len(server.messages), 1)
+        self.assertEqual(sorted(server.messages[0][0]), ["archive@example.com", "boss-one@t1.example"])
+        target = self.records(run_id)[0][4]
+        self.assertTrue(target.endswith("; refused by the server: deputy@t1.example (550)"), target)
+        self.assertNotIn("deputy", target.split(";")[0])
+        self.assertIn("warning: the server refused 1 of 3 recipients (the others got the message): "
+                      "deputy@t1.example (550)", err)
+
+    def test_addresses_are_checked_strictly(self):
+        """No relay hack ('%', '!'), IP literal, encoded word, quoted or non-ASCII local part:
+        from the recipients query the delivery fails (76, recorded, nothing sent); in the
+        configuration, 78 naming file, line and key."""
+        server = self.smtp(tls="starttls", auth=("reports", PASSWORD))
+        for bad in ("u%evil.example@relay.example", "x@[127.0.0.1]", "=?utf-8?q?x?=@q.example", "a!b@c.example",
+                    "a..b@c.example", "a@-c.example", "jos\u00e9@c.example"):
+            with self.subTest(address=bad):
+                d = self.make_dir()
+                cfg = self.mail_config(server, d, formats="csv")
+                delivery_support.private_file(d, "managers.sql", f"SELECT '{bad}' WHERE :tenant::text IS NOT NULL\n",
+                                              0o644)
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                self.assertEqual(rc, 76, err)
+                self.assertIn("which is not a mail address", err)
+                self.assertEqual(self.records(out.splitlines()[0])[0][2], "failed")
+                cfg = self.mail_config(server, self.make_dir(), formats="csv")
+                with open(cfg, encoding="utf-8") as f:
+                    text = f.read().replace("recipients = archive@example.com", f"recipients = {bad}")
+                with open(cfg, "w", encoding="utf-8") as f:
+                    f.write(text)
+                line = text.splitlines().index(f"recipients = {bad}") + 1
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                self.assertEqual((rc, out), (78, ""), err)
+                self.assertIn(f"{cfg}:{line}: [delivery managers] key 'recipients': ", err)
+        self.assertEqual(server.messages, [])
+
     def test_server_that_disappears_mid_transfer(self):
         gone = delivery_support.DroppingSmtp()
         self.addCleanup(gone.stop)
