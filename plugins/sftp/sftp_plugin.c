@@ -126,6 +126,26 @@ static int escape_path(CURL *c, const char *path, char *out, size_t size)
     return 1;
 }
 
+/* The SSH side of a transfer: the user, key authentication, the known_hosts check (into
+   @p kc), no signals, the timeouts. */
+static void ssh_session(CURL *c, const dr_delivery_args *a, key_check *kc)
+{
+    const char *timeout = a->option(a->host, "timeout");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
+    curl_easy_setopt(c, CURLOPT_USERNAME, a->option(a->host, "user"));
+    curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
+    curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, a->option(a->host, "private_key"));
+    if (a->secret)
+        curl_easy_setopt(c, CURLOPT_KEYPASSWD, a->secret);
+    curl_easy_setopt(c, CURLOPT_SSH_KNOWNHOSTS, a->option(a->host, "known_hosts"));
+    curl_easy_setopt(c, CURLOPT_SSH_KEYFUNCTION, key_callback);
+    curl_easy_setopt(c, CURLOPT_SSH_KEYDATA, kc);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout ? strtol(timeout, NULL, 10) : 300L);
+}
+
 /* After a failed rename: the old file back under its name, the upload removed (each may
    fail: nothing to do then). */
 static void restore(const dr_delivery_args *a, const char *base_url, const char *old_path, const char *final_path,
@@ -137,7 +157,6 @@ static void restore(const dr_delivery_args *a, const char *base_url, const char 
     CURL *c = curl_easy_init();
     if (c == NULL)
         return;
-    const char *timeout = a->option(a->host, "timeout");
     snprintf(q_back, sizeof q_back, "*rename \"%s\" \"%s\"", old_path, final_path);
     snprintf(q_rm, sizeof q_rm, "*rm \"%s\"", tmp_path);
     snprintf(dir_url, sizeof dir_url, "%s/", base_url);
@@ -148,20 +167,9 @@ static void restore(const dr_delivery_args *a, const char *base_url, const char 
         goto cleanup;
     q = n;
     curl_easy_setopt(c, CURLOPT_URL, dir_url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(c, CURLOPT_QUOTE, q);
-    curl_easy_setopt(c, CURLOPT_USERNAME, a->option(a->host, "user"));
-    curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
-    curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, a->option(a->host, "private_key"));
-    if (a->secret)
-        curl_easy_setopt(c, CURLOPT_KEYPASSWD, a->secret);
-    curl_easy_setopt(c, CURLOPT_SSH_KNOWNHOSTS, a->option(a->host, "known_hosts"));
-    curl_easy_setopt(c, CURLOPT_SSH_KEYFUNCTION, key_callback);
-    curl_easy_setopt(c, CURLOPT_SSH_KEYDATA, &kc);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout ? strtol(timeout, NULL, 10) : 300L);
+    ssh_session(c, a, &kc);
     (void)curl_easy_perform(c);
 cleanup:
     curl_slist_free_all(q);
@@ -177,7 +185,6 @@ static dr_delivery_status upload(const dr_delivery_args *a, const char *dir, con
     char base[2048], url[8100], tmp_path[4096], final_path[4096], old_path[4096], escaped[6000];
     char q_aside[8300], q_mv[8300], q_rm[8300];
     char errbuf[CURL_ERROR_SIZE] = "";
-    const char *timeout = a->option(a->host, "timeout");
     const char *run_id = a->run && a->run->run_id ? a->run->run_id : "run";
     struct curl_slist *post = NULL;
     dr_delivery_status st = DR_DELIVERY_OK;
@@ -210,24 +217,12 @@ static dr_delivery_status upload(const dr_delivery_args *a, const char *dir, con
     }
     snprintf(url, sizeof url, "%s%s", base, escaped);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READDATA, in);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)f->size);
     curl_easy_setopt(c, CURLOPT_POSTQUOTE, post);
-    curl_easy_setopt(c, CURLOPT_USERNAME, a->option(a->host, "user"));
-    curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
-    curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, a->option(a->host, "private_key"));
-    if (a->secret)
-        curl_easy_setopt(c, CURLOPT_KEYPASSWD, a->secret);
-    curl_easy_setopt(c, CURLOPT_SSH_KNOWNHOSTS, a->option(a->host, "known_hosts"));
-    curl_easy_setopt(c, CURLOPT_SSH_KEYFUNCTION, key_callback);
-    curl_easy_setopt(c, CURLOPT_SSH_KEYDATA, &kc);
-    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    ssh_session(c, a, &kc);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout ? strtol(timeout, NULL, 10) : 300L);
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK && kc.match != CURLKHMATCH_OK) { /* fail closed: the key must have been checked */
         st = dr_delivery_error(a, DR_DELIVERY_EFAIL, "SFTP to %s: the server's host key was not checked against "

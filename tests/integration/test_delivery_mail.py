@@ -65,6 +65,14 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
             f"recipients_query = {recipients}\nformats = {formats}\n"
             "subject = Sales {period} \u2013 {tenant_name}\nretries = 2\nbackoff = 10ms\n" + extra)
 
+    def edit(self, cfg, old, new):
+        """Replace OLD by NEW in the configuration file CFG; its new text."""
+        with open(cfg, encoding="utf-8") as f:
+            text = f.read().replace(old, new)
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(text)
+        return text
+
     def assert_no_secret(self, raw, err, run_ids):
         self.assertNotIn(PASSWORD.encode(), raw)
         self.assertNotIn(PASSWORD, err)
@@ -213,10 +221,7 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
         for path, expect in cases:
             with self.subTest(path=path):
                 cfg = self.mail_config(server, self.make_dir())
-                with open(cfg, encoding="utf-8") as f:
-                    text = f.read().replace(f"ca_file={self.cert[0]}", f"ca_file={path}")
-                with open(cfg, "w", encoding="utf-8") as f:
-                    f.write(text)
+                text = self.edit(cfg, f"ca_file={self.cert[0]}", f"ca_file={path}")
                 line = text.splitlines().index(f"option = ca_file={path}") + 1
                 rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
                 self.assertEqual((rc, out), (78, ""), err)
@@ -303,10 +308,7 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
                 self.assertIn("which is not a mail address", err)
                 self.assertEqual(self.records(out.splitlines()[0])[0][2], "failed")
                 cfg = self.mail_config(server, self.make_dir(), formats="csv")
-                with open(cfg, encoding="utf-8") as f:
-                    text = f.read().replace("recipients = archive@example.com", f"recipients = {bad}")
-                with open(cfg, "w", encoding="utf-8") as f:
-                    f.write(text)
+                text = self.edit(cfg, "recipients = archive@example.com", f"recipients = {bad}")
                 line = text.splitlines().index(f"recipients = {bad}") + 1
                 rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
                 self.assertEqual((rc, out), (78, ""), err)
