@@ -4,11 +4,14 @@
 #define _GNU_SOURCE /* memmem */
 #include "delivery.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +33,16 @@ typedef struct destination {
     const char *static_rcpt[MAX_RECIPIENTS];
     size_t nstatic;
     char *query_sql;           /* the recipients_query, or NULL */
+    /* the files that decide whom we trust (known_hosts, private_key, ca_file), opened and
+       checked once; plugins get /proc/self/fd/N of the descriptor checked, never the path */
+    int tfd[3];
+    char tproc[3][32];
+    const char *tpath[3];
+    int tline[3];
 } destination;
+
+/* The files passed by descriptor, in the order of destination.tfd. */
+static const char *const trusted_keys[3] = {"known_hosts", "private_key", "ca_file"};
 
 struct dr_delivery_plan {
     destination dests[DR_MAX_DELIVERIES];
@@ -45,7 +57,20 @@ struct dr_delivery_plan {
 struct dr_delivery_host {
     const destination *d;
     const dr_log *log;
+    const char *secret; /* during a delivery: no message that holds it is shown */
 };
+
+#define SECRET_WITHHELD "the message held the destination's credential and was withheld"
+
+/* A message that holds @p secret anywhere is replaced whole by a fixed sentence: masking
+   only the secret's characters would still show where and how long it is (in place). */
+static int withhold(char *text, size_t size, const char *secret)
+{
+    if (secret == NULL || secret[0] == '\0' || strstr(text, secret) == NULL)
+        return 0;
+    snprintf(text, size, "%s", SECRET_WITHHELD);
+    return 1;
+}
 
 static const char *cfg_value(const destination *d, dr_delivery_key k)
 {
@@ -74,6 +99,8 @@ static void host_log(dr_delivery_host *host, dr_log_level level, const char *mes
     char shown[1024], name[128];
     if (message == NULL)
         return;
+    if (host->secret && host->secret[0] && strstr(message, host->secret))
+        message = SECRET_WITHHELD;
     dr_printable_copy(message, shown, sizeof shown);
     dr_printable_copy(host->d->cfg->name, name, sizeof name);
     dr_log_msg(host->log, level, "delivery %s: %s", name, shown);
@@ -90,6 +117,9 @@ static const char *host_option(dr_delivery_host *host, const char *key)
         return c->manifest ? "yes" : "no";
     if (strcmp(key, "latest") == 0 && c->values[DR_DK_LATEST])
         return c->latest ? "yes" : "no";
+    for (int k = 0; k < 3; k++)
+        if (strcmp(key, trusted_keys[k]) == 0 && host->d->tfd[k] >= 0)
+            return host->d->tproc[k];
     for (int k = 0; k < DR_DK_COUNT; k++)
         if (strcmp(key, dr_delivery_key_name((dr_delivery_key)k)) == 0 && c->values[k])
             return c->values[k];
@@ -99,49 +129,168 @@ static const char *host_option(dr_delivery_host *host, const char *key)
     return found;
 }
 
-/* A file named by @p key must exist, be a regular file and pass the owner and mode rule. */
-static dr_status check_secret_file(const dr_config *cfg, destination *d, dr_delivery_key key, int private_read,
-                                   dr_error *err)
+/* The owner and mode rule on an open file: the owner root or the user running dynoreport,
+   writable by no one else (with @p private_read also readable by no one else). */
+static dr_status check_open_file(int fd, const char *what, const char *path, int private_read, dr_error *err)
 {
-    const char *path = d->cfg->values[key];
-    char q[DR_QUOTE_SIZE], what[64];
+    char q[DR_QUOTE_SIZE];
     struct stat sb;
-    dr_status st = DR_OK;
-    if (path == NULL)
-        return DR_OK;
-    snprintf(what, sizeof what, "%s", dr_delivery_key_name(key));
+    if (fstat(fd, &sb) != 0)
+        return dr_fail(err, DR_ECONFIG, "cannot read the %s %s: %s", what, dr_quote(path, strlen(path), q, sizeof q),
+                       strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return dr_fail(err, DR_ECONFIG, "the %s %s is not a regular file", what,
+                       dr_quote(path, strlen(path), q, sizeof q));
+    return dr_config_check_file(what, path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, private_read, err);
+}
+
+/* "known hosts file" for known_hosts. */
+static void key_words(const char *key, char *what, size_t size)
+{
+    if (strcmp(key, "ca_file") == 0) {
+        snprintf(what, size, "CA certificates file");
+        return;
+    }
+    snprintf(what, size, "%s%s", key, strcmp(key, "private_key") == 0 || strcmp(key, "known_hosts") == 0 ? " file" : "");
     for (char *p = what; *p; p++)
         if (*p == '_')
             *p = ' ';
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 || fstat(fd, &sb) != 0)
-        st = dr_fail(err, DR_ECONFIG, "cannot read the %s %s: %s", what, dr_quote(path, strlen(path), q, sizeof q),
-                     strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
-        st = dr_fail(err, DR_ECONFIG, "the %s %s is not a regular file", what,
-                     dr_quote(path, strlen(path), q, sizeof q));
-    else
-        st = dr_config_check_file(what, path, (unsigned long)sb.st_uid, (unsigned)sb.st_mode, private_read, err);
+}
+
+/* A file named by @p key must exist, be a regular file and pass the owner and mode rule;
+   every directory on its path must pass the plugin trust rule (dr_trusted_data_open).
+   With @p slot >= 0 the descriptor checked is kept for the deliveries (d->tfd[slot]). */
+static dr_status check_secret_file(const dr_config *cfg, destination *d, const char *key, const char *path,
+                                   int line, int private_read, int slot, dr_error *err)
+{
+    char what[64];
+    int fd = -1;
+    if (path == NULL)
+        return DR_OK;
+    key_words(key, what, sizeof what);
+    dr_status st = dr_trusted_data_open(path, what, &fd, err);
+    if (st == DR_OK)
+        st = check_open_file(fd, what, path, private_read, err);
+    if (st == DR_OK && slot >= 0) {
+        d->tfd[slot] = fd;
+        snprintf(d->tproc[slot], sizeof d->tproc[slot], "/proc/self/fd/%d", fd);
+        d->tpath[slot] = path;
+        d->tline[slot] = line;
+        fd = -1;
+    }
     if (fd >= 0)
         close(fd);
     if (st != DR_OK)
-        return where_error(cfg, d, d->cfg->lines[key], dr_delivery_key_name(key), st, err);
+        return where_error(cfg, d, line, strcmp(key, "ca_file") == 0 ? "option" : key, st, err);
     return DR_OK;
 }
 
-/* An address we put in an SMTP envelope: one token, an '@', no control or quoting bytes. */
+/* Before each delivery: the files kept open are still regular files of a trusted owner
+   and mode (their owner may have changed them since). DR_OK or DR_ECONFIG in @p err. */
+static dr_status recheck_trusted(const destination *d, dr_error *err)
+{
+    for (int k = 0; k < 3; k++) {
+        char what[64];
+        if (d->tfd[k] < 0)
+            continue;
+        key_words(trusted_keys[k], what, sizeof what);
+        dr_status st = check_open_file(d->tfd[k], what, d->tpath[k], k == 1, err);
+        if (st != DR_OK)
+            return st;
+    }
+    return DR_OK;
+}
+
+/* A plugin's message names the path configured, not the /proc/self/fd/N it was given. */
+static void unproc(const destination *d, char *text, size_t size)
+{
+    for (int k = 0; k < 3; k++) {
+        if (d->tfd[k] < 0)
+            continue;
+        size_t fl = strlen(d->tproc[k]);
+        char *hit = text;
+        while ((hit = strstr(hit, d->tproc[k])) != NULL) {
+            if (hit[fl] >= '0' && hit[fl] <= '9') {
+                hit += fl;
+                continue;
+            }
+            char rest[2048];
+            snprintf(rest, sizeof rest, "%s", hit + fl);
+            size_t at = (size_t)(hit - text);
+            int n = snprintf(hit, size - at, "%s%s", d->tpath[k], rest);
+            size_t adv = strlen(d->tpath[k]);
+            if (n < 0 || (size_t)n >= size - at || adv >= size - at)
+                break;
+            hit += adv;
+        }
+    }
+}
+
+/* The host of URL (scheme://[user@]HOST[:PORT]/...) is a loopback address: 127.0.0.0/8,
+   ::1 or localhost. */
+static int url_host_is_loopback(const char *url)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    char host[256];
+    unsigned char addr[16];
+    if (p == NULL)
+        return 0;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    if (*p == '[') {
+        const char *close_b = memchr(p, ']', n);
+        if (close_b == NULL || (size_t)(close_b - p - 1) >= sizeof host)
+            return 0;
+        snprintf(host, sizeof host, "%.*s", (int)(close_b - p - 1), p + 1);
+        return inet_pton(AF_INET6, host, addr) == 1 && memcmp(addr, in6addr_loopback.s6_addr, 16) == 0;
+    }
+    n = strcspn(p, ":/?#");
+    if (n >= sizeof host)
+        return 0;
+    snprintf(host, sizeof host, "%.*s", (int)n, p);
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    return inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127;
+}
+
+/* An address we put in an SMTP envelope, strictly: LOCAL@DOMAIN with LOCAL a dot-atom of
+   letters, digits and !#$&'*+-/=?^_`{|}~ but no '%' or '!' (the relay hacks that route
+   through one server to another) and no "=?" (an encoded word), at most 64 bytes; DOMAIN
+   host names of letters, digits and '-' (no IP literal such as [127.0.0.1]), each 1..63
+   bytes; ASCII only; at most 254 bytes in all. */
 static int address_valid(const char *a, size_t len)
 {
     const char *at = memchr(a, '@', len);
-    if (len == 0 || len > ADDRESS_MAX || at == NULL || at == a || at == a + len - 1)
+    if (len == 0 || len > ADDRESS_MAX || at == NULL || at == a || at == a + len - 1 || at - a > 64)
         return 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t llen = (size_t)(at - a);
+    for (size_t i = 0; i < llen; i++) {
         unsigned char c = (unsigned char)a[i];
-        if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '\\' ||
-            c == '(' || c == ')')
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 (c != 0 && strchr("#$&'*+-/=?^_`{|}~.", c) != NULL);
+        if (!ok || (c == '.' && (i == 0 || i == llen - 1 || a[i - 1] == '.')) ||
+            (c == '=' && i + 1 < llen && a[i + 1] == '?'))
             return 0;
     }
-    return 1;
+    size_t label = 0;
+    for (const char *p = at + 1; p < a + len; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.') {
+            if (label == 0 || p[-1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') ||
+            (c == '-' && label == 0) || ++label > 63)
+            return 0;
+    }
+    return label > 0 && a[len - 1] != '-';
 }
 
 /* The host side of the ABI for one call. */
@@ -167,6 +316,8 @@ static dr_status build_destination(dr_delivery_plan *plan, const dr_config_deliv
     char q[DR_QUOTE_SIZE];
     dr_status st = DR_OK;
     d->cfg = c;
+    for (int k = 0; k < 3; k++)
+        d->tfd[k] = -1;
     d->kind = c->values[DR_DK_KIND] ? c->values[DR_DK_KIND] : "dir";
     int kind_line = c->lines[DR_DK_KIND] ? c->lines[DR_DK_KIND] : c->line;
     if (strcmp(d->kind, "dir") == 0) {
@@ -177,9 +328,12 @@ static dr_status build_destination(dr_delivery_plan *plan, const dr_config_deliv
         d->desc = d->loaded.desc;
     }
     /* files that hold secrets or decide whom we trust: nobody else may change them */
-    if ((st = check_secret_file(cfg, d, DR_DK_CREDENTIALS_FILE, 1, err)) != DR_OK ||
-        (st = check_secret_file(cfg, d, DR_DK_PRIVATE_KEY, 1, err)) != DR_OK ||
-        (st = check_secret_file(cfg, d, DR_DK_KNOWN_HOSTS, 0, err)) != DR_OK)
+    if ((st = check_secret_file(cfg, d, "credentials_file", c->values[DR_DK_CREDENTIALS_FILE],
+                                c->lines[DR_DK_CREDENTIALS_FILE], 1, -1, err)) != DR_OK ||
+        (st = check_secret_file(cfg, d, "known_hosts", c->values[DR_DK_KNOWN_HOSTS], c->lines[DR_DK_KNOWN_HOSTS], 0, 0,
+                                err)) != DR_OK ||
+        (st = check_secret_file(cfg, d, "private_key", c->values[DR_DK_PRIVATE_KEY], c->lines[DR_DK_PRIVATE_KEY], 1, 1,
+                                err)) != DR_OK)
         return st;
     if (c->values[DR_DK_RECIPIENTS_QUERY] &&
         (st = dr_query_file_read("recipients query", c->values[DR_DK_RECIPIENTS_QUERY], &d->query_sql, err)) != DR_OK)
@@ -228,9 +382,33 @@ static dr_status build_destination(dr_delivery_plan *plan, const dr_config_deliv
             return where_error(cfg, d, c->option_lines[i], "option", DR_ECONFIG, err);
         }
     }
+    /* option ca_file: the certificates we trust, checked as known_hosts and passed by
+       descriptor; option tls=none: no password in cleartext to another machine */
+    int tls_none_line = 0;
+    for (size_t i = 0; i < c->noptions; i++) {
+        if (strncmp(c->options[i], "ca_file=", 8) == 0) {
+            if (d->tfd[2] >= 0) {
+                close(d->tfd[2]);
+                d->tfd[2] = -1;
+            }
+            if ((st = check_secret_file(cfg, d, "ca_file", c->options[i] + 8, c->option_lines[i], 0, 2,
+                                        err)) != DR_OK)
+                return st;
+        } else if (strncmp(c->options[i], "tls=", 4) == 0) {
+            tls_none_line = strcmp(c->options[i] + 4, "none") == 0 ? c->option_lines[i] : 0;
+        }
+    }
+    if (tls_none_line && strcmp(d->kind, "mail") == 0 &&
+        (c->values[DR_DK_USER] || c->values[DR_DK_CREDENTIALS_FILE]) && !url_host_is_loopback(c->values[DR_DK_URL])) {
+        dr_fail(err, DR_ECONFIG, "tls=none with user or credentials_file would send the password in cleartext to "
+                "%s: expected tls=starttls or an smtps:// url (tls=none with a login only to a loopback host: "
+                "127.0.0.0/8, ::1, localhost)", dr_quote(cfg_value(d, DR_DK_URL), strlen(cfg_value(d, DR_DK_URL)), q,
+                sizeof q));
+        return where_error(cfg, d, tls_none_line, "option", DR_ECONFIG, err);
+    }
     if (d->desc->check) {
         char errbuf[1024], remote[8];
-        dr_delivery_host host = {d, plan->log};
+        dr_delivery_host host = {d, plan->log, NULL};
         dr_delivery_args a;
         args_init(&a, &host, d, errbuf, sizeof errbuf, remote, sizeof remote);
         dr_delivery_status ds = d->desc->check(&a);
@@ -304,6 +482,9 @@ void dr_delivery_plan_free(dr_delivery_plan *plan)
         return;
     for (size_t i = 0; i < plan->n; i++) {
         dr_delivery_unload(&plan->dests[i].loaded);
+        for (int k = 0; k < 3; k++)
+            if (plan->dests[i].tfd[k] >= 0)
+                close(plan->dests[i].tfd[k]);
         free(plan->dests[i].static_buf);
         free(plan->dests[i].query_sql);
     }
@@ -579,18 +760,6 @@ static int backoff_wait(dr_interrupt *intr, unsigned long ms)
     return dr_interrupt_signal(intr) != 0;
 }
 
-/* Never a secret in a record or message: each occurrence of @p secret in @p text becomes
-   as many '*' (in place: the text never grows). */
-static void scrub(char *text, const char *secret)
-{
-    size_t sl = secret ? strlen(secret) : 0, pos = 0, len = strlen(text);
-    char *hit;
-    while (sl > 0 && pos < len && (hit = memmem(text + pos, len - pos, secret, sl)) != NULL) {
-        memset(hit, '*', sl);
-        pos = (size_t)(hit - text) + sl;
-    }
-}
-
 /* The directory part of @p path, for the record of a dir delivery into the output directory. */
 static void dir_part(const char *path, char *out, size_t size)
 {
@@ -720,8 +889,15 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
                  cfg_value(d, DR_DK_FORMATS));
         st = DR_EDATA;
     }
+    if (st == DR_OK) {
+        dr_error e = {0};
+        if (recheck_trusted(d, &e) != DR_OK) {
+            snprintf(errbuf, sizeof errbuf, "%s", e.msg);
+            st = DR_ECONFIG;
+        }
+    }
     while (st == DR_OK && attempts < max_attempts) {
-        dr_delivery_host host = {d, log};
+        dr_delivery_host host = {d, log, have_secret ? secret : NULL};
         dr_delivery_args a;
         args_init(&a, &host, d, errbuf, sizeof errbuf, remote, sizeof remote);
         a.secret = have_secret ? secret : NULL;
@@ -737,8 +913,10 @@ static dr_status deliver_one(dr_delivery_plan *plan, destination *d, dr_db *db, 
         ds = d->desc->deliver(&a);
         errbuf[sizeof errbuf - 1] = '\0';
         remote[sizeof remote - 1] = '\0';
-        scrub(errbuf, have_secret ? secret : NULL);
-        scrub(remote, have_secret ? secret : NULL);
+        unproc(d, errbuf, sizeof errbuf);
+        withhold(errbuf, sizeof errbuf, have_secret ? secret : NULL);
+        if (withhold(remote, sizeof remote, have_secret ? secret : NULL))
+            remote[0] = '\0';
         if (ds == DR_DELIVERY_OK)
             break;
         if (errbuf[0] == '\0')
@@ -850,17 +1028,22 @@ dr_status dr_delivery_print(dr_db *db, const char *run_id, FILE *out, dr_error *
         const char *v[8];
         size_t l[8];
         int has = 0;
-        char dest[256], target[2048], error[2048];
+        char dest[256], target[2048], error[2048], kind[128], status[64], attempts[32], started[64], finished[64];
         if ((st = dr_cursor_next(c, &has, v, l, err)) != DR_OK || !has)
             break;
+        /* every column through dr_printable_copy: a record is data, not terminal control */
         dr_printable_copy(v[0] ? v[0] : "", dest, sizeof dest);
+        dr_printable_copy(v[1] ? v[1] : "", kind, sizeof kind);
+        dr_printable_copy(v[2] ? v[2] : "", status, sizeof status);
+        dr_printable_copy(v[3] ? v[3] : "0", attempts, sizeof attempts);
+        dr_printable_copy(v[5] ? v[5] : "", started, sizeof started);
+        dr_printable_copy(v[6] ? v[6] : "-", finished, sizeof finished);
         dr_printable_copy(v[4] ? v[4] : "", target, sizeof target);
         dr_printable_copy(v[7] ? v[7] : "", error, sizeof error);
         if (n++ == 0)
             fprintf(out, "deliveries:\n");
         fprintf(out, "  %s (%s): %s after %s attempt%s\n    target:   %s\n    started:  %s\n    finished: %s\n",
-                dest, v[1] ? v[1] : "", v[2] ? v[2] : "", v[3] ? v[3] : "0",
-                v[3] && strcmp(v[3], "1") == 0 ? "" : "s", target, v[5] ? v[5] : "", v[6] ? v[6] : "-");
+                dest, kind, status, attempts, strcmp(attempts, "1") == 0 ? "" : "s", target, started, finished);
         if (v[7])
             fprintf(out, "    error:    %s\n", error);
     }

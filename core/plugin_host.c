@@ -142,8 +142,11 @@ static const char *untrusted(const struct stat *st, trust_role role, char *why, 
    component at a time from "/" with O_NOFOLLOW, checking each one as it is opened, so
    what is checked is what is used. @p what starts every message ("cannot use plugin
    directory '...'", or "cannot load plugin '...'" when @p of_file: @p real is then the
-   directory of that file). On DR_OK *@p out is an O_PATH descriptor of the directory. */
-static dr_status open_checked_dir(const char *real, const char *what, int of_file, int *out, dr_error *err)
+   directory of that file; 2: the directory of a data file, which may be sticky, as /tmp:
+   no one else can then rename or remove the file in it). @p rule ends a refusal. On DR_OK
+   *@p out is an O_PATH descriptor of the directory. */
+static dr_status open_checked_dir(const char *real, const char *what, int of_file, const char *rule, int *out,
+                                  dr_error *err)
 {
     char prefix[PATH_MAX], why[256], shown[1024];
     size_t len = strlen(real);
@@ -167,14 +170,14 @@ static dr_status open_checked_dir(const char *real, const char *what, int of_fil
         while (real[pos] == '/')
             pos++;
         int last = real[pos] == '\0';
-        if ((problem = untrusted(&sb, last ? ROLE_DIR : ROLE_ABOVE, why, sizeof why)) != NULL) {
+        if ((problem = untrusted(&sb, last && of_file != 2 ? ROLE_DIR : ROLE_ABOVE, why, sizeof why)) != NULL) {
             dr_printable_copy(prefix, shown, sizeof shown);
             if (last && of_file)
-                st = dr_fail(err, DR_ECONFIG, "%s: its directory '%s' is %s; " TRUST_RULE, what, shown, problem);
+                st = dr_fail(err, DR_ECONFIG, "%s: its directory '%s' is %s; %s", what, shown, problem, rule);
             else if (last)
-                st = dr_fail(err, DR_ECONFIG, "%s: it is %s; " TRUST_RULE, what, problem);
+                st = dr_fail(err, DR_ECONFIG, "%s: it is %s; %s", what, problem, rule);
             else
-                st = dr_fail(err, DR_ECONFIG, "%s: '%s' on its path is %s; " TRUST_RULE, what, shown, problem);
+                st = dr_fail(err, DR_ECONFIG, "%s: '%s' on its path is %s; %s", what, shown, problem, rule);
             goto cleanup;
         }
         if (last)
@@ -205,6 +208,52 @@ cleanup:
     return st;
 }
 
+#define DATA_TRUST_RULE "files that hold a secret or decide whom we trust are read only from directories " \
+                        "that no one but root and the user running dynoreport can change"
+
+dr_status dr_trusted_data_open(const char *path, const char *what, int *fd_out, dr_error *err)
+{
+    char shown[1024], real[PATH_MAX], dir[PATH_MAX], msg[1200];
+    dr_status st = DR_OK;
+    int dfd = -1, fd = -1;
+    struct stat sb;
+    *fd_out = -1;
+    dr_printable_copy(path, shown, sizeof shown);
+    snprintf(msg, sizeof msg, "cannot use the %s '%s'", what, shown);
+    if (path[0] != '/')
+        return dr_fail(err, DR_ECONFIG, "%s: the path is relative, expected an absolute one", msg);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash + 1;
+    if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || (size_t)(slash - path) >= sizeof dir)
+        return dr_fail(err, DR_ECONFIG, "%s: expected the absolute path of a file", msg);
+    /* the directory resolved (links above the file are allowed), then opened and checked
+       one name at a time with O_NOFOLLOW, so a directory swapped since is refused */
+    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (realpath(dir, real) == NULL)
+        return dr_fail(err, DR_ECONFIG, "%s: its directory: %s", msg, strerror(errno));
+    if ((st = open_checked_dir(real, msg, 2, DATA_TRUST_RULE, &dfd, err)) != DR_OK)
+        goto cleanup;
+    /* the file itself: never through a link (one could be pointed elsewhere after the check) */
+    fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        st = dr_fail(err, DR_ECONFIG, "%s: %s", msg,
+                     errno == ELOOP ? "it is a symbolic link; expected the file itself" : strerror(errno));
+        goto cleanup;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = dr_fail(err, DR_ECONFIG, "%s: it is not a regular file", msg);
+        goto cleanup;
+    }
+    *fd_out = fd;
+    fd = -1;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    return st;
+}
+
 /* A directory of the search path: DR_OK with *@p dfd an O_PATH descriptor when it is
    trusted, DR_OK with -1 when it does not exist (skipped), else refused. */
 static dr_status open_search_dir(const char *dir, int *dfd, dr_error *err)
@@ -225,7 +274,7 @@ static dr_status open_search_dir(const char *dir, int *dfd, dr_error *err)
         return dr_fail(err, DR_ECONFIG, "cannot use plugin directory '%s': %s", shown, strerror(errno));
     }
     snprintf(what, sizeof what, "cannot use plugin directory '%s'", shown);
-    return open_checked_dir(real, what, 0, dfd, err);
+    return open_checked_dir(real, what, 0, TRUST_RULE, dfd, err);
 }
 
 /* dlopen the file open on @p *fd through its /proc/self/fd name, so the loader maps the
@@ -340,11 +389,11 @@ static dr_status load_trusted(const char *path, void **dl_out, int *fd_out, dr_e
     char *slash = strrchr(real, '/');
     const char *base = slash + 1;
     if (slash == real) {
-        if ((st = open_checked_dir("/", what, 1, &dfd, err)) != DR_OK)
+        if ((st = open_checked_dir("/", what, 1, TRUST_RULE, &dfd, err)) != DR_OK)
             goto cleanup;
     } else {
         *slash = '\0';
-        st = open_checked_dir(real, what, 1, &dfd, err);
+        st = open_checked_dir(real, what, 1, TRUST_RULE, &dfd, err);
         *slash = '/';
         if (st != DR_OK)
             goto cleanup;

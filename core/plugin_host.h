@@ -117,4 +117,16 @@ dr_status dr_delivery_find(const dr_plugin_path *pp, const char *kind, dr_loaded
 /** dlclose. NULL-safe, idempotent. */
 void dr_delivery_unload(dr_loaded_delivery *p);
 
+/**
+ * Open the data file @p path (absolute) for reading with the trust checks of plugins, so
+ * that what is checked is what is used: every directory from "/" to the file opened one
+ * name at a time with O_NOFOLLOW and checked (owned by root or the running user, not
+ * writable by group or others, unless sticky), the file opened with O_NOFOLLOW (a symbolic
+ * link as its last name is refused) and a regular file. The caller checks the file's owner
+ * and mode on the descriptor (dr_config_check_file) and reads it through it (or through
+ * /proc/self/fd/N). @p what names the file in messages ("known hosts file").
+ * @return DR_OK with *@p fd_out open (O_CLOEXEC), or DR_ECONFIG naming the path.
+ */
+dr_status dr_trusted_data_open(const char *path, const char *what, int *fd_out, dr_error *err);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char *const mail_options[] = {"tls", "ca_file", "timeout", NULL};
@@ -57,6 +58,46 @@ static void encode_word(const char *in, char *out, size_t size)
         used += (size_t)snprintf(out + used, size - used, "?=");
         pos += n;
     }
+}
+
+/* The server's answer to each RCPT TO, read from libcurl's protocol trace (never shown:
+   the trace also holds AUTH): the addresses it refused, for the record. */
+typedef struct rcpt_watch {
+    char pending[320];  /* the address of the last RCPT TO sent, until its answer */
+    char refused[2048]; /* "ADDR (CODE), ..." */
+    size_t nrefused;
+} rcpt_watch;
+
+static int trace(CURL *c, curl_infotype type, char *data, size_t size, void *ctx)
+{
+    rcpt_watch *w = ctx;
+    (void)c;
+    if (type == CURLINFO_HEADER_OUT && size > 10 && strncasecmp(data, "RCPT TO:<", 9) == 0) {
+        const char *end = memchr(data + 9, '>', size - 9);
+        size_t n = end ? (size_t)(end - data - 9) : 0;
+        if (n < sizeof w->pending) {
+            memcpy(w->pending, data + 9, n);
+            w->pending[n] = '\0';
+        }
+    } else if (type == CURLINFO_HEADER_IN && w->pending[0] && size >= 4 && data[3] != '-') {
+        if (data[0] >= '4' && data[0] <= '5') {
+            size_t used = strlen(w->refused);
+            snprintf(w->refused + used, sizeof w->refused - used, "%s%s (%.3s)", used ? ", " : "", w->pending, data);
+            w->nrefused++;
+        }
+        w->pending[0] = '\0';
+    }
+    return 0;
+}
+
+/* Is @p addr among the refused ("ADDR (CODE)" items of the list)? */
+static int refused(const rcpt_watch *w, const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = w->refused; (p = strstr(p, addr)) != NULL; p += n)
+        if ((p == w->refused || (p >= w->refused + 2 && p[-2] == ',' && p[-1] == ' ')) && strncmp(p + n, " (", 2) == 0)
+            return 1;
+    return 0;
 }
 
 /* Append @p line to *@p list; 0 when out of memory (the list is kept, to be freed). */
@@ -122,8 +163,10 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
     struct curl_slist *rcpt = NULL, *headers = NULL, *alt_headers = NULL;
     curl_mime *mime = NULL, *alt = NULL;
     dr_delivery_status st = DR_DELIVERY_OK;
+    rcpt_watch watch;
     CURL *c = NULL;
     size_t used = 0;
+    memset(&watch, 0, sizeof watch);
     if (a->nrecipients == 0)
         return dr_delivery_error(a, DR_DELIVERY_EFAIL, "no recipients");
     if (has_control(a->subject) || has_control(a->from) || has_control(a->reply_to))
@@ -148,6 +191,14 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
         }
     }
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    /* one address the server refuses does not sink the others (it is recorded) */
+#if LIBCURL_VERSION_NUM >= 0x080200
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#else
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, trace);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &watch);
     if (strncmp(a->url, "smtps://", 8) != 0 && !(tls && strcmp(tls, "none") == 0))
         curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* STARTTLS, required */
     if (ca)
@@ -158,7 +209,7 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
         curl_easy_setopt(c, CURLOPT_USERNAME, user);
     if (a->secret)
         curl_easy_setopt(c, CURLOPT_PASSWORD, a->secret);
-    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* to trace() only, which keeps the RCPT answers */
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -244,8 +295,19 @@ static dr_delivery_status mail_deliver(const dr_delivery_args *a)
     }
     used = 0;
     used += (size_t)snprintf(a->remote, a->remote_size, "%s to ", a->url);
-    for (size_t i = 0; i < a->nrecipients && used < a->remote_size; i++)
-        used += (size_t)snprintf(a->remote + used, a->remote_size - used, "%s%s", i ? ", " : "", a->recipients[i]);
+    for (size_t i = 0, n = 0; i < a->nrecipients && used < a->remote_size; i++) {
+        if (refused(&watch, a->recipients[i]))
+            continue;
+        used += (size_t)snprintf(a->remote + used, a->remote_size - used, "%s%s", n++ ? ", " : "", a->recipients[i]);
+    }
+    if (watch.nrefused && used < a->remote_size) {
+        used += (size_t)snprintf(a->remote + used, a->remote_size - used, "; refused by the server: %s",
+                                 watch.refused);
+        char msg[2200];
+        snprintf(msg, sizeof msg, "warning: the server refused %zu of %zu recipients (the others got the message): %s",
+                 watch.nrefused, a->nrecipients, watch.refused);
+        a->log(a->host, DR_LOG_WARN, msg);
+    }
 cleanup:
     curl_slist_free_all(rcpt);
     curl_slist_free_all(headers);

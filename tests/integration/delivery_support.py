@@ -59,10 +59,10 @@ def make_certificate(directory):
 
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:PORT in a thread of the test. tls: None, "starttls" (required)
-    or "smtps"; auth: (user, password) to require AUTH. self.messages: (envelope rcpts,
-    raw bytes) of each message accepted."""
+    or "smtps"; auth: (user, password) to require AUTH; refuse: addresses whose RCPT TO is
+    answered 550. self.messages: (envelope rcpts, raw bytes) of each message accepted."""
 
-    def __init__(self, tls=None, cert=None, auth=None):
+    def __init__(self, tls=None, cert=None, auth=None, refuse=()):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
         import ssl
@@ -71,6 +71,12 @@ class SmtpServer:
         server = self
 
         class Handler:
+            async def handle_RCPT(self, srv, session, envelope, address, rcpt_options):
+                if address in refuse:
+                    return "550 5.1.1 no such mailbox"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, srv, session, envelope):
                 server.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
                 return "250 OK"

@@ -9,6 +9,7 @@ the run saved, then `deliver --run-id` succeeds against a working server."""
 import email
 import email.policy
 import os
+import shutil
 import unittest
 
 import delivery_support
@@ -63,6 +64,14 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
             "reply_to = sales-ops@example.com\nrecipients = archive@example.com\n"
             f"recipients_query = {recipients}\nformats = {formats}\n"
             "subject = Sales {period} \u2013 {tenant_name}\nretries = 2\nbackoff = 10ms\n" + extra)
+
+    def edit(self, cfg, old, new):
+        """Replace OLD by NEW in the configuration file CFG; its new text."""
+        with open(cfg, encoding="utf-8") as f:
+            text = f.read().replace(old, new)
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(text)
+        return text
 
     def assert_no_secret(self, raw, err, run_ids):
         self.assertNotIn(PASSWORD.encode(), raw)
@@ -187,6 +196,124 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertEqual(rec[0][3], 1)  # refused for good: not retried
         self.assertEqual(server.messages, [])
         self.assert_no_secret(b"", err, [run_id])
+
+    def test_ca_file_is_checked_like_known_hosts(self):
+        """option ca_file decides which servers we trust: an absolute path whose directories
+        and file no one but root and the running user can change, never a symbolic link;
+        else 78 naming file, line and key before any database work and any mail."""
+        server = self.smtp(tls="starttls", auth=("reports", PASSWORD))
+        d = self.make_dir()
+        writable = os.path.join(d, "ca-everyone.pem")
+        shutil.copy(self.cert[0], writable)
+        os.chmod(writable, 0o666)
+        open_dir = os.path.join(d, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        in_open = os.path.join(open_dir, "ca.pem")
+        shutil.copy(self.cert[0], in_open)
+        link = os.path.join(d, "ca-link.pem")
+        os.symlink(self.cert[0], link)
+        cases = [(writable, "is writable by group or others"),
+                 (in_open, f"'{open_dir}' is writable by everyone (mode 0777)"),
+                 (link, "it is a symbolic link"),
+                 ("ca.pem", "the path is relative, expected an absolute one")]
+        runs = drtest.count_runs(self.db)
+        for path, expect in cases:
+            with self.subTest(path=path):
+                cfg = self.mail_config(server, self.make_dir())
+                text = self.edit(cfg, f"ca_file={self.cert[0]}", f"ca_file={path}")
+                line = text.splitlines().index(f"option = ca_file={path}") + 1
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                self.assertEqual((rc, out), (78, ""), err)
+                self.assertIn(f"{cfg}:{line}: [delivery managers] key 'option': ", err)
+                self.assertIn("CA certificates file", err)
+                self.assertIn(expect, err)
+        self.assertEqual(drtest.count_runs(self.db), runs)
+        self.assertEqual(server.messages, [])
+
+    def test_tls_none_with_a_login_only_to_a_loopback_host(self):
+        """tls=none with user and credentials_file would send AUTH in cleartext: refused
+        (78, file, line and key) unless the url's host is 127.0.0.0/8, ::1 or localhost.
+        0.0.0.0 reaches this machine too, but is not a loopback name: refused."""
+        server = self.smtp(tls=None, auth=("reports", PASSWORD))
+        d, runs = self.make_dir(), drtest.count_runs(self.db)
+        cfg = self.mail_config(server, d, url=f"smtp://0.0.0.0:{server.port}", tls_line="option = tls=none\n",
+                               formats="csv")
+        with open(cfg, encoding="utf-8") as f:
+            line = f.read().splitlines().index("option = tls=none") + 1
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+        self.assertEqual((rc, out), (78, ""), err)
+        self.assertIn(f"{cfg}:{line}: [delivery managers] key 'option': tls=none with user or credentials_file "
+                      f"would send the password in cleartext to 'smtp://0.0.0.0:{server.port}'", err)
+        self.assertIn("127.0.0.0/8, ::1, localhost", err)
+        self.assertEqual((server.logins, server.messages), ([], []))
+        self.assertEqual(drtest.count_runs(self.db), runs)
+        for host in ("localhost", "127.0.0.2"):
+            with self.subTest(host=host):
+                cfg = self.mail_config(server, self.make_dir(), url=f"smtp://{host}:{server.port}",
+                                       tls_line="option = tls=none\n", formats="csv")
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                if host == "localhost":
+                    self.assert_run_ok(rc, out, err)
+                else:  # accepted by the check; nothing listens there
+                    self.assertEqual(rc, 76, err)
+                    self.assertNotIn("tls=none", err)
+
+    def test_a_message_that_holds_the_password_is_withheld_whole(self):
+        """With the password "127" the server's refusal names smtp://127.0.0.1: masking the
+        password's characters would still show it (smtp://***.0.0.1); the whole message is
+        replaced by a fixed sentence on stderr and in the record."""
+        server = self.smtp(tls="starttls", auth=("reports", "another-password"))
+        d = self.make_dir()
+        cfg = self.mail_config(server, d, formats="csv")
+        delivery_support.private_file(d, "smtp.pw", "127\n")
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+        self.assertEqual(rc, 76, err)
+        withheld = "the message held the destination's credential and was withheld"
+        self.assertIn(f"failed after 1 attempt: {withheld}", err)
+        self.assertNotIn("***", err)
+        rec = self.records(out.splitlines()[0])
+        self.assertEqual(rec[0][5], withheld)
+
+    def test_one_refused_recipient_does_not_sink_the_others(self):
+        """The server refuses one of the tenant's addresses (550): the others get the message
+        (CURLOPT_MAIL_RCPT_ALLOWFAILS), the record's target names the refused one, a warning
+        says so."""
+        server = self.smtp(tls="starttls", auth=("reports", PASSWORD), refuse=("deputy@t1.example",))
+        cfg = self.mail_config(server, self.make_dir(), formats="csv")
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+        run_id, _ = self.assert_run_ok(rc, out, err)
+        self.assertEqual(len(server.messages), 1)
+        self.assertEqual(sorted(server.messages[0][0]), ["archive@example.com", "boss-one@t1.example"])
+        target = self.records(run_id)[0][4]
+        self.assertTrue(target.endswith("; refused by the server: deputy@t1.example (550)"), target)
+        self.assertNotIn("deputy", target.split(";")[0])
+        self.assertIn("warning: the server refused 1 of 3 recipients (the others got the message): "
+                      "deputy@t1.example (550)", err)
+
+    def test_addresses_are_checked_strictly(self):
+        """No relay hack ('%', '!'), IP literal, encoded word, quoted or non-ASCII local part:
+        from the recipients query the delivery fails (76, recorded, nothing sent); in the
+        configuration, 78 naming file, line and key."""
+        server = self.smtp(tls="starttls", auth=("reports", PASSWORD))
+        for bad in ("u%evil.example@relay.example", "x@[127.0.0.1]", "=?utf-8?q?x?=@q.example", "a!b@c.example",
+                    "a..b@c.example", "a@-c.example", "jos\u00e9@c.example"):
+            with self.subTest(address=bad):
+                d = self.make_dir()
+                cfg = self.mail_config(server, d, formats="csv")
+                delivery_support.private_file(d, "managers.sql", f"SELECT '{bad}' WHERE :tenant::text IS NOT NULL\n",
+                                              0o644)
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                self.assertEqual(rc, 76, err)
+                self.assertIn("which is not a mail address", err)
+                self.assertEqual(self.records(out.splitlines()[0])[0][2], "failed")
+                cfg = self.mail_config(server, self.make_dir(), formats="csv")
+                text = self.edit(cfg, "recipients = archive@example.com", f"recipients = {bad}")
+                line = text.splitlines().index(f"recipients = {bad}") + 1
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "managers", formats="csv")
+                self.assertEqual((rc, out), (78, ""), err)
+                self.assertIn(f"{cfg}:{line}: [delivery managers] key 'recipients': ", err)
+        self.assertEqual(server.messages, [])
 
     def test_server_that_disappears_mid_transfer(self):
         gone = delivery_support.DroppingSmtp()

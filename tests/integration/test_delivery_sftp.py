@@ -10,7 +10,9 @@ import email
 import email.policy
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 import unittest
 
 import delivery_support
@@ -114,6 +116,120 @@ class SftpDeliveryTests(delivery_support.DeliveryTestCase):
         self.assertIn("private key", err)
         self.assertIn(f"{cfg}:", err)
         self.assertEqual(drtest.count_runs(self.db), runs)
+
+    def wait_for_query(self, text, proc, timeout=60):
+        """Until a statement holding TEXT runs in the database (the tool is then past its
+        configuration checks), or PROC has ended."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None:
+            if self.db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()",
+                             (f"%{text}%",))[0][0]:
+                return
+            time.sleep(0.05)
+        self.fail(f"no statement with {text!r} ran (tool exit {proc.poll()})")
+
+    def test_known_hosts_replaced_after_the_check_is_not_used(self):
+        """What is checked is what libssh2 reads: the known_hosts file is kept open from the
+        check and passed as /proc/self/fd/N, so a file renamed over it during the run (here
+        one of another owner, holding the key someone wants trusted) changes nothing."""
+        d, remote, outdir = self.make_dir(), self.remote_dir(), self.make_dir()
+        kh = os.path.join(d, "known_hosts")
+        shutil.copy(self.sshd.wrong_known_hosts, kh)
+        os.chmod(kh, 0o644)
+        names = delivery_support.private_file(
+            d, "names.sql", "SELECT 'USER', '00000000-0000-4000-8000-000000000000', 'x' FROM pg_sleep(3) "
+            "WHERE :tenant::text IS NOT NULL\n", 0o644)
+        cfg = self.write_config(f"[names]\nprincipals = {names}\n\n" + self.sftp_section(remote=remote, known_hosts=kh))
+        args = ["--config", cfg, "run", "--tenant", T1, "--all-principals", "--period", "2026-03", "--format", "csv",
+                "--output-dir", outdir, "--deliver", "drop"]
+        p = subprocess.Popen(drtest.tool_command(args), env=drtest.tool_env(), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.wait_for_query("FROM pg_sleep(3)", p)
+        swap = os.path.join(d, ".known_hosts.new")
+        shutil.copy(self.sshd.known_hosts, swap)
+        os.chown(swap, 65534, 65534)  # nobody's: refused, had it been there at the check
+        os.chmod(swap, 0o644)
+        os.rename(swap, kh)
+        out, err = (b.decode() for b in p.communicate(timeout=drtest.TOOL_TIMEOUT))
+        self.assertEqual(p.returncode, 76, err)
+        self.assertIn("host key", err)
+        self.assertIn(f"known_hosts file {kh}", err)  # the path configured, not the descriptor's
+        self.assertNotIn("/proc/self/fd", err)
+        self.assertEqual(os.listdir(remote), [])
+        self.assertEqual(self.records(out.splitlines()[0])[0][2], "failed")
+
+    def test_known_hosts_and_private_key_paths_must_be_trusted(self):
+        """Every directory up to the file is checked as ssh's StrictModes does (root or the
+        running user as owner, not writable by others unless sticky) and the file's own
+        name may not be a symbolic link; each refusal is 78 naming file, line and key,
+        before any database work."""
+        d = self.make_dir()
+        open_dir = os.path.join(d, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        kh_open = os.path.join(open_dir, "known_hosts")
+        shutil.copy(self.sshd.known_hosts, kh_open)
+        kh_link = os.path.join(d, "kh_link")
+        os.symlink(self.sshd.known_hosts, kh_link)
+        key_link = os.path.join(d, "key_link")
+        os.symlink(self.sshd.client_key, key_link)
+        cases = [
+            ("known_hosts", kh_open, [f"'{open_dir}' is writable by everyone (mode 0777)"]),
+            ("known_hosts", kh_link, ["it is a symbolic link"]),
+            ("private_key", key_link, ["it is a symbolic link"]),
+        ]
+        runs = drtest.count_runs(self.db)
+        for key, path, expect in cases:
+            with self.subTest(key=key, path=path):
+                section = self.sftp_section()
+                section = section.replace(self.sshd.known_hosts if key == "known_hosts" else self.sshd.client_key, path)
+                cfg = self.write_config(section)
+                rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "drop")
+                self.assertEqual((rc, out), (78, ""), err)
+                line = section.splitlines().index(f"{key} = {path}") + 4  # after [connection], connect, blank
+                self.assertIn(f"{cfg}:{line}: [delivery drop] key '{key}': ", err)
+                for text in expect:
+                    self.assertIn(text, err)
+        self.assertEqual(drtest.count_runs(self.db), runs)
+        # a sticky directory (as /tmp) is fine: no one else can rename or remove the file in it
+        sticky, remote = os.path.join(d, "sticky"), self.remote_dir()
+        os.mkdir(sticky)
+        os.chmod(sticky, 0o1777)
+        kh = os.path.join(sticky, "known_hosts")
+        shutil.copy(self.sshd.known_hosts, kh)
+        cfg = self.write_config(self.sftp_section(remote=remote, known_hosts=kh))
+        rc, out, err = self.run_report(cfg, self.make_dir(), "--deliver", "drop")
+        self.assert_run_ok(rc, out, err)
+        self.assertEqual(len(os.listdir(remote)), 1)
+
+    def test_names_are_escaped_and_the_old_file_is_kept_until_the_rename(self):
+        """A '#' in a file name is a name, not a URL fragment (the path is URL-escaped); the
+        temporary name is the run's and the attempt's (.NAME.RUN_ID.ATTEMPT.part); the file
+        already on the server is renamed aside, not removed, before the new one takes its
+        name, so when that rename fails the old file is still there and no temporary is left."""
+        remote, outdir = self.remote_dir(), self.make_dir()
+        cfg = self.write_config(self.sftp_section(remote=remote).replace("retries = 2", "retries = 0"))
+        rc, out, err = self.run_report(cfg, outdir, "--deliver", "drop", "--name", "{report}#{tenant}.{ext}")
+        run_id, paths = self.assert_run_ok(rc, out, err)
+        name = os.path.basename(paths[0])
+        self.assertIn("#", name)
+        self.assertEqual(os.listdir(remote), [name])
+        final = os.path.join(remote, name)
+        with open(paths[0], "rb") as a, open(final, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        # the place the old file would be moved aside to is taken: the new one cannot get its name
+        with open(final, "w", encoding="utf-8") as f:
+            f.write("OLD\n")
+        blocker = os.path.join(remote, f".{name}.{run_id}.1.old")
+        os.mkdir(blocker)
+        open(os.path.join(blocker, "x"), "w").close()
+        rc, out, err = drtest.run_tool(["--config", cfg, "deliver", "--run-id", run_id, "--to", "drop",
+                                        "--format", "csv", "--name", "{report}#{tenant}.{ext}"])
+        self.assertEqual(rc, 76, err)
+        with open(final, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "OLD\n")  # never removed before the new file had its name
+        self.assertEqual(sorted(os.listdir(remote)), sorted([name, os.path.basename(blocker)]))  # no .part left
 
     def test_example_job_mails_xlsx_and_uploads_csv(self):
         """docs/delivery.md's example: managers get the XLSX, the drop gets the CSV."""

@@ -198,6 +198,19 @@ class ShowTests(RunsTestCase):
         self.assertEqual(lines[start + 2].split(), ["target:", "file:///srv/drop"])
         self.assertEqual(len(lines), start + 5, "nothing after the deliveries")
 
+    def test_show_escapes_every_delivery_column(self):
+        """A delivery record is data: its kind (any text a plugin's kind or a hand-edited row
+        holds) is shown escaped like its destination, target and error, never as terminal
+        control bytes."""
+        run_id = self.make_run(T1, "2026-03")
+        self.db.query("UPDATE dyno_crm.report_delivery SET kind = E'dir\\x1b[2J', destination = E'drop\\x07',"
+                      " error = E'bad\\x1b]0;title\\x07' WHERE run_id = %s", (run_id,))
+        out, _ = self.show(run_id)
+        self.assertNotIn("\x1b", out)
+        self.assertNotIn("\x07", out)
+        self.assertIn("  drop\\x07 (dir\\x1b[2J): delivered after 1 attempt", out)
+        self.assertIn("    error:    bad\\x1b]0;title\\x07", out)
+
     def test_show_unknown_id_is_65_and_bad_id_64(self):
         run_id = self.make_run(T1, "2026-03")
         unknown = "00000000-0000-4000-8000-000000000000"

@@ -3,8 +3,8 @@
    per row; the delivery appends "NAME SIZE FORMAT CONTENT_TYPE ATTEMPT" per file to the
    file of its option `out`, and fails with DR_DELIVERY_ETEMP while `fail_until` (an
    attempt number) is not reached, to show the host's retries. With `leak=yes` it breaks
-   the ABI's rule on purpose: its error and target hold the secret, which the host must
-   scrub before it shows or stores them. */
+   the ABI's rule on purpose: its error, its target and a line it logs through the host
+   hold the secret, which the host must withhold before it shows or stores them. */
 #include <dynoreport/delivery.h>
 #include <dynoreport/plugin.h>
 
@@ -59,6 +59,9 @@ static dr_delivery_status spool_deliver(const dr_delivery_args *a)
 {
     const char *until = a->option(a->host, "fail_until"), *leak = a->option(a->host, "leak");
     if (leak && a->secret) {
+        char line[512];
+        snprintf(line, sizeof line, "connecting as user:%s", a->secret);
+        a->log(a->host, DR_LOG_INFO, line);
         snprintf(a->remote, a->remote_size, "spool://user:%s@host", a->secret);
         return dr_delivery_error(a, DR_DELIVERY_EFAIL, "login with password %s refused", a->secret);
     }
