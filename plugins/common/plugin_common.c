@@ -1,7 +1,9 @@
 /* What the built-in output plugins share: option words, messages, open checks, output files,
    the report view. */
+#define _GNU_SOURCE /* dladdr */
 #include "plugin_common.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -241,4 +243,13 @@ const char *dr_pc_view_tenant_name(const dr_pc_view *v, const dr_open_args *args
     if (args->run == NULL || args->run->tenant_id == NULL)
         return NULL;
     return dr_pc_fallback_name("tenant", args->run->tenant_id, buf, size);
+}
+
+void dr_pc_pin_self(void *symbol)
+{
+    Dl_info info;
+    /* the name it was loaded by (/proc/self/fd/N, open while the host calls the entry):
+       RTLD_NOLOAD finds it, RTLD_NODELETE keeps it; the handle is never closed */
+    if (dladdr(symbol, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 }

@@ -19,6 +19,15 @@
 
 #include <dynoreport/plugin.h>
 
+/**
+ * Keep the plugin that holds @p symbol (its entry point) loaded until the process ends:
+ * for plugins built on libraries that are not made to be unloaded (libcurl and the TLS
+ * and SSH libraries under it keep thread-local storage and exit handlers; OpenSSL pins
+ * itself only once initialized, so a plugin closed before its first transfer would take
+ * them out of memory with those still registered).
+ */
+void dr_pc_pin_self(void *symbol);
+
 /** @p s for a message: the empty string when @p s is NULL. */
 const char *dr_pc_shown(const char *s);
 

@@ -6,6 +6,8 @@
    and curl's verbose output stays off, so none reaches a message. */
 #include <dynoreport/delivery.h>
 
+#include "plugin_common.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,5 +336,6 @@ static const dr_delivery mail_delivery = {
 
 DR_PLUGIN_EXPORT const dr_delivery *dr_delivery_entry(void)
 {
+    dr_pc_pin_self((void *)dr_delivery_entry); /* libcurl is not made to be unloaded */
     return &mail_delivery;
 }

@@ -7,6 +7,8 @@
    the configured private key (its passphrase, if any, from the credentials file). */
 #include <dynoreport/delivery.h>
 
+#include "plugin_common.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,5 +287,6 @@ static const dr_delivery sftp_delivery = {
 
 DR_PLUGIN_EXPORT const dr_delivery *dr_delivery_entry(void)
 {
+    dr_pc_pin_self((void *)dr_delivery_entry); /* libcurl is not made to be unloaded */
     return &sftp_delivery;
 }

@@ -125,7 +125,11 @@ class MailDeliveryTests(delivery_support.DeliveryTestCase):
         runs = {T1: lines[0:3], T2: lines[3:6]} if T1 < T2 else {T2: lines[0:3], T1: lines[3:6]}
         self.assertEqual(len(server.messages), 2)
         self.assertTrue(server.logins and all(ok for _, ok in server.logins), server.logins)
-        for (rcpts, raw), tenant in zip(server.messages, sorted((T1, T2))):
+        # the job's workers mail in parallel: each message is matched to its tenant by run id
+        self.assertEqual(sorted(t for _, raw in server.messages for t, r in runs.items() if r[0].encode() in raw),
+                         sorted((T1, T2)), "one message per tenant, each naming its run")
+        for rcpts, raw in server.messages:
+            tenant = [t for t, r in runs.items() if r[0].encode() in raw][0]
             run_id, paths = runs[tenant][0], runs[tenant][1:]
             xlsx = [p for p in paths if p.endswith(".xlsx")][0]
             text, html = self.check_message(rcpts, raw, run_id, tenant, xlsx)
