@@ -164,6 +164,9 @@ static dr_status list_tenants(dr_runner *r, char (**ids)[DR_UUID_LEN + 1], size_
 
 enum { OC_DONE, OC_SKIPPED, OC_EXPORTED, OC_LEFT, OC_FAILED };
 
+/* The most tenants a job computes together, in one statement and one transaction. */
+#define DR_JOB_BATCH_MAX 100
+
 /* What the job knows of its tenants, in one process (the parent for --jobs N). */
 typedef struct tally {
     const dr_log *log;
@@ -248,9 +251,22 @@ typedef struct worker {
     size_t n;
     const char *shown;
     atomic_size_t *next; /* the next tenant to claim, shared by the workers of this process */
+    size_t batch;        /* tenants taken at a time, computed together (1: one by one) */
     void (*report)(void *ctx, size_t i, int oc, int exit_code, const dr_error *err);
     void *ctx;
 } worker;
+
+/* The message lines of a run that failed: the error, then which tenant and its exit code. */
+static void failure_lines(const dr_log *log, const worker *w, size_t i, dr_status st, const dr_error *err)
+{
+    dr_log_msg(log, DR_LOG_ERROR, "error: %s", err->msg[0] ? err->msg : dr_strerror(st));
+    if (st == DR_EDELIVERY) /* the run is saved; its message says how to send it again */
+        dr_log_msg(log, DR_LOG_ERROR, "job %s: a delivery for tenant %s failed (exit %d)", w->shown, w->tenants[i],
+                   dr_status_exit_code(st, err->signal));
+    else
+        dr_log_msg(log, DR_LOG_ERROR, "job %s: the run for tenant %s failed (exit %d)", w->shown, w->tenants[i],
+                   dr_status_exit_code(st, err->signal));
+}
 
 /* One tenant: the run, tried (@p wait 0) or waited for, and what came of it; -1 when the
    lock was held by another session and the run was only tried, -2 when a signal cut it
@@ -281,36 +297,82 @@ static int run_tenant(worker *w, size_t i, int wait, dr_error *err)
         return OC_LEFT;
     }
     if (st != DR_OK) {
-        dr_log_msg(outer, DR_LOG_ERROR, "error: %s", err->msg[0] ? err->msg : dr_strerror(st));
-        if (st == DR_EDELIVERY) /* the run is saved; its message says how to send it again */
-            dr_log_msg(outer, DR_LOG_ERROR, "job %s: a delivery for tenant %s failed (exit %d)", w->shown,
-                       w->tenants[i], dr_status_exit_code(st, err->signal));
-        else
-            dr_log_msg(outer, DR_LOG_ERROR, "job %s: the run for tenant %s failed (exit %d)", w->shown,
-                       w->tenants[i], dr_status_exit_code(st, err->signal));
+        failure_lines(outer, w, i, st, err);
         return OC_FAILED;
     }
     return oc == DR_RUN_SKIPPED ? OC_SKIPPED : oc == DR_RUN_EXPORTED ? OC_EXPORTED : OC_DONE;
 }
 
-/* Claim tenants until none is left: a tenant another session holds is tried again at the
-   end, then waited for (up to --lock-timeout); a signal stops the loop. */
+/* A tenant of a batch after the batch's commit: its outcome, right after its result lines. */
+typedef struct batch_ctx {
+    worker *w;
+    size_t base;
+    const dr_log *outer; /* the job's log, without the batch's scope */
+} batch_ctx;
+
+static void batch_published(void *p, size_t j, dr_status st, const dr_error *err)
+{
+    const batch_ctx *b = p;
+    size_t i = b->base + j;
+    if (st != DR_OK)
+        failure_lines(b->outer, b->w, i, st, err);
+    b->w->report(b->w->ctx, i, st == DR_OK ? OC_DONE : OC_FAILED,
+                 st == DR_OK ? 0 : dr_status_exit_code(st, err->signal), err);
+}
+
+/* Tenants [@p i, @p i + @p m) computed together (dr_run_execute_batch); done[j] says which
+   were; the others (claimed elsewhere, saved already, or all of them when the batch
+   failed) go on one by one. */
+static void run_batch(worker *w, size_t i, size_t m, int *done)
+{
+    char scope[256];
+    dr_log log = *w->r->log;
+    const dr_log *outer = w->r->log;
+    dr_error err = {0};
+    batch_ctx b = {w, i, outer};
+    snprintf(scope, sizeof scope, "job %s: tenants %zu to %zu of %zu", w->shown, i + 1, i + m, w->n);
+    log.scope = scope;
+    w->r->log = &log;
+    dr_status st = dr_run_execute_batch(w->r, w->req, w->tenants + i, m, done, batch_published, &b, &err);
+    w->r->log = outer;
+    if (st != DR_OK && !dr_interrupt_signal(w->r->intr))
+        dr_log_msg(&log, DR_LOG_INFO, "computed together they failed (%s): each one runs on its own",
+                   err.msg[0] ? err.msg : dr_strerror(st));
+}
+
+/* Claim tenants until none is left, w->batch at a time, computed together: a tenant
+   another session holds is tried again at the end, then waited for (up to
+   --lock-timeout); a signal stops the loop. */
 static void work(worker *w)
 {
     size_t *later = malloc((w->n ? w->n : 1) * sizeof *later), nlater = 0;
+    int *done = calloc(w->batch ? w->batch : 1, sizeof *done);
     dr_error err;
-    for (;;) {
-        size_t i = atomic_fetch_add(w->next, 1);
+    for (int stop = 0; !stop;) {
+        size_t i = atomic_fetch_add(w->next, w->batch);
         if (i >= w->n || dr_interrupt_signal(w->r->intr))
             break;
-        int oc = run_tenant(w, i, later == NULL, &err);
-        if (oc == -2)
-            break;
-        if (oc < 0)
-            later[nlater++] = i;
-        else
-            w->report(w->ctx, i, oc, oc == OC_FAILED ? dr_status_exit_code(err.status, err.signal) : 0, &err);
+        size_t m = w->n - i < w->batch ? w->n - i : w->batch;
+        if (m > 1 && done)
+            run_batch(w, i, m, done);
+        for (size_t j = 0; j < m && !stop; j++) {
+            if (m > 1 && done && done[j])
+                continue;
+            if (dr_interrupt_signal(w->r->intr)) {
+                stop = 1;
+                break;
+            }
+            int oc = run_tenant(w, i + j, later == NULL, &err);
+            if (oc == -2)
+                stop = 1;
+            else if (oc < 0)
+                later[nlater++] = i + j;
+            else
+                w->report(w->ctx, i + j, oc, oc == OC_FAILED ? dr_status_exit_code(err.status, err.signal) : 0,
+                          &err);
+        }
     }
+    free(done);
     for (size_t k = 0; k < nlater && !dr_interrupt_signal(w->r->intr); k++) {
         int oc = run_tenant(w, later[k], 1, &err);
         if (oc < 0)
@@ -659,6 +721,9 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
     size_t njobs = opt->jobs < 1 ? 1 : (size_t)opt->jobs;
     if (njobs > ntenants)
         njobs = ntenants ? ntenants : 1;
+    /* a batch per transaction: about four per worker, at most DR_JOB_BATCH_MAX tenants */
+    w.batch = ntenants / (njobs * 4);
+    w.batch = w.batch < 1 ? 1 : w.batch > DR_JOB_BATCH_MAX ? DR_JOB_BATCH_MAX : w.batch;
     r->keep_connection = 1; /* one connection per worker, run after run */
     if (njobs == 1)
         work(&w); /* in this process, in tenant order */

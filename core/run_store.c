@@ -36,36 +36,87 @@ dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_prin
     return dr_db_exec_named(db, dr_sql_run_insert, p, sizeof p / sizeof p[0], NULL, err);
 }
 
-dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *compare,
-                           int explicit_principals, long *rows, long *compare_rows, dr_error *err)
+/* "{a,b,...}" of @p n ids (each at most 36 characters), malloc'd; NULL when out of memory. */
+static char *uuid_array(const char *const *ids, size_t n)
 {
-    /* one tenant: arrays of one (a job's batch passes more) */
-    char runs[72], compare_runs[72], tenants[72];
-    snprintf(runs, sizeof runs, "{%s}", m->run_id);
-    snprintf(compare_runs, sizeof compare_runs, "{%s}", compare ? compare->run_id : "");
-    snprintf(tenants, sizeof tenants, "{%s}", m->tenant);
+    char *out = malloc(n * (DR_UUID_LEN + 1) + 3);
+    size_t used = 0;
+    if (out == NULL)
+        return NULL;
+    out[used++] = '{';
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)sprintf(out + used, "%s%.36s", i ? "," : "", ids[i]);
+    out[used++] = '}';
+    out[used] = '\0';
+    return out;
+}
+
+dr_status dr_store_compute_runs(dr_db *db, const dr_run_meta *const *m, const char *const *compare_run_ids,
+                                size_t n, const char *compare_start, const char *compare_end,
+                                int explicit_principals, long *rows, long *compare_rows, dr_error *err)
+{
+    const char **ids = calloc(n ? n : 1, sizeof *ids), **tenant_ids = calloc(n ? n : 1, sizeof *tenant_ids);
+    char *runs = NULL, *compare_runs = NULL, *tenants = NULL;
+    dr_cursor *c = NULL;
+    dr_status st = DR_OK;
+    *rows = *compare_rows = 0;
+    if (ids == NULL || tenant_ids == NULL) {
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = m[i]->run_id;
+        tenant_ids[i] = m[i]->tenant;
+    }
+    runs = uuid_array(ids, n);
+    tenants = uuid_array(tenant_ids, n);
+    compare_runs = compare_run_ids ? uuid_array(compare_run_ids, n) : NULL;
+    if (runs == NULL || tenants == NULL || (compare_run_ids && compare_runs == NULL)) {
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
     dr_param p[] = {
-        {"run_ids", runs}, {"compare_run_ids", compare ? compare_runs : NULL}, {"tenants", tenants},
-        {"period_start", m->start}, {"period_end", m->end},
-        {"compare_start", compare ? compare->start : NULL}, {"compare_end", compare ? compare->end : NULL},
-        {"principals", explicit_principals ? m->principals : NULL},
+        {"run_ids", runs}, {"compare_run_ids", compare_runs}, {"tenants", tenants},
+        {"period_start", m[0]->start}, {"period_end", m[0]->end},
+        {"compare_start", compare_run_ids ? compare_start : NULL},
+        {"compare_end", compare_run_ids ? compare_end : NULL},
+        {"principals", explicit_principals ? m[0]->principals : NULL},
     };
-    char n[3][64] = {"", "", ""};
-    char *const dst[3] = {n[0], n[1], n[2]};
-    const size_t size[3] = {sizeof n[0], sizeof n[1], sizeof n[2]};
-    int found = 0;
-    dr_status st = dr_db_fetch_row_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], dst, size, 3,
-                                         &found, err);
+    st = dr_db_query_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], 0, &c, err);
+    for (size_t got = 0; st == DR_OK; got++) {
+        const char *v[3];
+        size_t len[3];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, v, len, err)) != DR_OK)
+            break;
+        if (!has) {
+            if (got != n)
+                st = dr_fail(err, DR_EINTERNAL, "the report statement returned %zu rows for %zu tenants", got, n);
+            break;
+        }
+        *rows += v[1] ? strtol(v[1], NULL, 10) : 0;
+        *compare_rows += v[2] ? strtol(v[2], NULL, 10) : 0;
+    }
     if (st == DR_EDATA) /* numeric field overflow (22003) and the like: say what it means */
         dr_error_prefix(err, "the source data gives numbers the fact table cannot hold (amounts are "
                              "numeric(14,2), average days numeric(10,4)); nothing was saved: ");
-    if (st == DR_OK && !found)
-        st = dr_fail(err, DR_EINTERNAL, "the report statement returned no row");
-    if (st == DR_OK) {
-        *rows = strtol(n[1], NULL, 10);
-        *compare_rows = strtol(n[2], NULL, 10);
-    }
+cleanup:
+    dr_cursor_close(c);
+    free(runs);
+    free(compare_runs);
+    free(tenants);
+    free(ids);
+    free(tenant_ids);
     return st;
+}
+
+dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *compare,
+                           int explicit_principals, long *rows, long *compare_rows, dr_error *err)
+{
+    const dr_run_meta *one[1] = {m};
+    const char *compare_id[1] = {compare ? compare->run_id : NULL};
+    return dr_store_compute_runs(db, one, compare ? compare_id : NULL, 1, compare ? compare->start : NULL,
+                                 compare ? compare->end : NULL, explicit_principals, rows, compare_rows, err);
 }
 
 dr_status dr_store_read_facts(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err)

@@ -39,6 +39,17 @@ dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_prin
 dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *compare,
                            int explicit_principals, long *rows, long *compare_rows, dr_error *err);
 
+/**
+ * dr_store_compute for the runs @p m[0..n) of several tenants of one period (a job's
+ * batch; their headers inserted), with one statement: @p compare_run_ids (NULL: no
+ * comparison) are the i-th tenant's comparison runs over [@p compare_start, @p compare_end).
+ * @p rows and @p compare_rows receive the fact rows of all of them. Any failure leaves
+ * nothing of the statement.
+ */
+dr_status dr_store_compute_runs(dr_db *db, const dr_run_meta *const *m, const char *const *compare_run_ids,
+                                size_t n, const char *compare_start, const char *compare_end,
+                                int explicit_principals, long *rows, long *compare_rows, dr_error *err);
+
 /** Open the read-back of run @p run_id's fact rows, in report order (sql/report_read.sql). */
 dr_status dr_store_read_facts(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);
 

@@ -265,6 +265,13 @@ static dr_status tenant_name(dr_db *db, const dr_run_meta *m, const char *path, 
     return st;
 }
 
+dr_status dr_view_insert_comparison_run(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, dr_error *err)
+{
+    dr_param p[] = {{"compare_run_id", v->compare_run_id}, {"run_id", m->run_id}, {"start", v->compare_start},
+                    {"end", v->compare_end}, {"label", v->compare_label}, {"compare", v->compare}};
+    return dr_db_exec_named(db, dr_sql_compare_run_insert, p, sizeof p / sizeof p[0], NULL, err);
+}
+
 /* The comparison run's header, then the facts and totals of both periods in one statement. */
 static dr_status store_with_comparison(dr_db *db, const dr_run_meta *m, int explicit_principals,
                                        const dr_view_meta *v, dr_error *err)
@@ -274,9 +281,7 @@ static dr_status store_with_comparison(dr_db *db, const dr_run_meta *m, int expl
     snprintf(cm.run_id, sizeof cm.run_id, "%s", v->compare_run_id);
     snprintf(cm.start, sizeof cm.start, "%s", v->compare_start);
     snprintf(cm.end, sizeof cm.end, "%s", v->compare_end);
-    dr_param p[] = {{"compare_run_id", v->compare_run_id}, {"run_id", m->run_id}, {"start", v->compare_start},
-                    {"end", v->compare_end}, {"label", v->compare_label}, {"compare", v->compare}};
-    dr_status st = dr_db_exec_named(db, dr_sql_compare_run_insert, p, sizeof p / sizeof p[0], NULL, err);
+    dr_status st = dr_view_insert_comparison_run(db, m, v, err);
     if (st == DR_OK)
         st = dr_store_compute(db, m, &cm, explicit_principals, &rows, &crows, err);
     return st;
@@ -312,15 +317,37 @@ static void fallback_tenant(const dr_run_meta *m, dr_view_meta *v)
     snprintf(v->tenant_name, sizeof v->tenant_name, "[tenant %.8s]", m->tenant);
 }
 
+void dr_view_prepare(const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v)
+{
+    snprintf(v->currency, sizeof v->currency, "%s", req->currency ? req->currency : "");
+    fallback_tenant(m, v);
+    if (strcmp(v->compare, "none") == 0)
+        v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
+}
+
+dr_status dr_view_store_names(dr_db *db, const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v,
+                              dr_error *err)
+{
+    dr_status st = DR_OK;
+    if (req->names_principals)
+        st = store_principal_names(db, m, v, req->names_principals, err);
+    if (st == DR_OK && req->names_tenant)
+        st = tenant_name(db, m, req->names_tenant, v, err);
+    if (st == DR_OK) {
+        dr_param p[] = {{"run_id", m->run_id}, {"tenant", m->tenant}, {"tenant_name", v->tenant_name},
+                        {"period_title", v->period_title}, {"compare", v->compare},
+                        {"compare_title", v->compare_title}, {"currency", v->currency}};
+        st = dr_db_exec_named(db, dr_sql_view_insert, p, sizeof p / sizeof p[0], NULL, err);
+    }
+    return st;
+}
+
 dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals, const dr_view_request *req,
                         dr_view_meta *v, dr_error *err)
 {
     dr_status st = DR_OK;
     int compare = strcmp(v->compare, "none") != 0;
-    snprintf(v->currency, sizeof v->currency, "%s", req->currency ? req->currency : "");
-    fallback_tenant(m, v);
-    if (!compare)
-        v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
+    dr_view_prepare(m, req, v);
     if (compare) {
         /* the comparison's data may overflow the fact columns while the run's own period is
            fine: undo the comparison then, and compute the run without it */
@@ -352,16 +379,8 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
         long rows = 0, crows = 0;
         st = dr_store_compute(db, m, NULL, explicit_principals, &rows, &crows, err);
     }
-    if (st == DR_OK && req->names_principals)
-        st = store_principal_names(db, m, v, req->names_principals, err);
-    if (st == DR_OK && req->names_tenant)
-        st = tenant_name(db, m, req->names_tenant, v, err);
-    if (st == DR_OK) {
-        dr_param p[] = {{"run_id", m->run_id}, {"tenant", m->tenant}, {"tenant_name", v->tenant_name},
-                        {"period_title", v->period_title}, {"compare", v->compare},
-                        {"compare_title", v->compare_title}, {"currency", v->currency}};
-        st = dr_db_exec_named(db, dr_sql_view_insert, p, sizeof p / sizeof p[0], NULL, err);
-    }
+    if (st == DR_OK)
+        st = dr_view_store_names(db, m, req, v, err);
     return st;
 }
 

@@ -51,6 +51,16 @@ dr_status dr_view_resolve(dr_db *db, const dr_period_request *req, const dr_run_
 dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals, const dr_view_request *req,
                         dr_view_meta *v, dr_error *err);
 
+/** What dr_view_store sets before it computes: currency, fallback tenant name, no comparison fields with "none". */
+void dr_view_prepare(const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v);
+
+/** The comparison run's header of run @p m (v->compare not "none"), before its facts. */
+dr_status dr_view_insert_comparison_run(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, dr_error *err);
+
+/** After the facts and totals: the names (the [names] queries) and the view row of run @p m. */
+dr_status dr_view_store_names(dr_db *db, const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v,
+                              dr_error *err);
+
 /** Read the stored view of saved run @p run_id into @p v (fallbacks when it has none). */
 dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_error *err);
 

@@ -27,6 +27,7 @@ typedef struct run_ctx {
     dr_view_meta view;    /* names, comparison, titles (stored with the run) */
     dr_report_view rview; /* the same for the plugins (ABI 1.2) */
     dr_output_files *files;
+    long nrows;    /* fact rows written */
     int published; /* past the commit (or the --no-persist rollback): files go in place */
     int kept;      /* db is the runner's kept connection (r->db): not closed with the run */
     double t0;     /* start of the current phase (ms) */
@@ -197,23 +198,44 @@ static dr_status deliver(run_ctx *ctx, dr_error *err)
     return st;
 }
 
-static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, dr_error *err)
+/* The run's files: staged, fed from one read-back, finished (synced). With @p own_cleanup,
+   a second signal meanwhile removes them (a batch sets one cleanup for all its runs). */
+static dr_status stage_files(run_ctx *ctx, int own_cleanup, dr_error *err)
 {
-    const dr_log *log = ctx->r->log;
-    long nrows = 0;
     dr_name_vars v = {DR_REPORT_NAME, ctx->meta.tenant, ctx->meta.period_label, ctx->meta.from_c,
                       ctx->meta.to_c, ctx->meta.run_id, ctx->meta.generated_c, NULL};
     dr_view_to_report_view(&ctx->view, &ctx->rview);
     dr_status st = dr_output_begin(ctx->r->plan, &v, &ctx->info, &ctx->rview, &ctx->files, err);
-    if (ctx->files)
+    if (ctx->files && own_cleanup)
         dr_interrupt_set_cleanup(ctx->r->intr, remove_staged, ctx->files);
     if (st == DR_OK)
-        st = feed(ctx, &nrows, err);
+        st = feed(ctx, &ctx->nrows, err);
     if (st == DR_OK)
         st = dr_output_finish(ctx->files, err);
     if (st == DR_OK)
         st = dr_interrupt_check(ctx->r->intr, err);
-    dr_log_phase(log, "write", &ctx->t0);
+    dr_log_phase(ctx->r->log, "write", &ctx->t0);
+    return st;
+}
+
+/* After the commit (or the --no-persist rollback): the run id, the files in place, the
+   deliveries. */
+static dr_status publish(run_ctx *ctx, const char *done, dr_error *err)
+{
+    const dr_log *log = ctx->r->log;
+    ctx->published = 1;
+    dr_log_result(log, ctx->meta.run_id);
+    dr_log_msg(log, DR_LOG_INFO, "run %s: %ld rows %s", ctx->meta.run_id, ctx->nrows, done);
+    dr_status st = dr_output_publish(ctx->files, ctx->meta.run_id, log, err);
+    dr_log_phase(log, "publish", &ctx->t0);
+    if (st == DR_OK && ctx->r->deliveries) /* never with --no-persist (refused by the CLI) */
+        st = deliver(ctx, err);
+    return st;
+}
+
+static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, dr_error *err)
+{
+    dr_status st = stage_files(ctx, 1, err);
     if (st != DR_OK)
         return st;
     if (commit)
@@ -222,15 +244,8 @@ static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, d
         dr_db_rollback(ctx->db);
     if (st != DR_OK)
         return st;
-    dr_log_phase(log, commit ? "commit" : "rollback", &ctx->t0);
-    ctx->published = 1;
-    dr_log_result(log, ctx->meta.run_id);
-    dr_log_msg(log, DR_LOG_INFO, "run %s: %ld rows %s", ctx->meta.run_id, nrows, done);
-    st = dr_output_publish(ctx->files, ctx->meta.run_id, log, err);
-    dr_log_phase(log, "publish", &ctx->t0);
-    if (st == DR_OK && ctx->r->deliveries) /* never with --no-persist (refused by the CLI) */
-        st = deliver(ctx, err);
-    return st;
+    dr_log_phase(ctx->r->log, commit ? "commit" : "rollback", &ctx->t0);
+    return publish(ctx, done, err);
 }
 
 static void sleep_ms(long ms)
@@ -383,6 +398,155 @@ done:
     if (ctx.db && (st != DR_OK || found))
         dr_db_rollback(ctx.db); /* a failure, or the lock of a reused run */
     ctx_free(&ctx, st == DR_OK || (*outcome == DR_RUN_BUSY && st == DR_ETEMPFAIL));
+    return st;
+}
+
+/* ---- a batch of a job's tenants ------------------------------------------------------ */
+
+/* The staged files of a batch's runs, for a second signal. */
+typedef struct batch_staged {
+    run_ctx *ctx;
+    size_t n;
+} batch_staged;
+
+static void remove_staged_batch(void *p)
+{
+    const batch_staged *b = p;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->ctx[i].files)
+            dr_output_files_remove_staged(b->ctx[i].files);
+}
+
+/* Tenant @p i of a batch up to its run header: bounds and run id, the claim (tried), the
+   --skip-existing check, the comparison period, the headers. *@p take 0: leave it to a
+   run of its own (claimed by another session, or saved already). */
+static dr_status batch_prepare(run_ctx *c, const dr_run_request *req, const char *tenant, int *take,
+                               dr_error *err)
+{
+    dr_period_request preq = {req->has_range, &req->period, &req->from, &req->to, req->tz};
+    int explicit = !req->all_principals, taken = 0, found = 0;
+    char existing[64] = "";
+    *take = 0;
+    snprintf(c->meta.tenant, sizeof c->meta.tenant, "%s", tenant);
+    snprintf(c->meta.tz, sizeof c->meta.tz, "%s", req->tz);
+    dr_status st = dr_run_principals_text(&c->meta, req, err);
+    if (st == DR_OK)
+        st = dr_period_resolve(c->db, &preq, &c->meta, err);
+    if (st == DR_OK)
+        st = dr_store_try_lock(c->db, &c->meta, &taken, err);
+    if (st == DR_OK && taken && req->skip_existing)
+        st = dr_store_find_existing(c->db, &c->meta, explicit, req->period_text, existing, sizeof existing, &found,
+                                    err);
+    if (st != DR_OK || !taken || found)
+        return st;
+    st = dr_view_resolve(c->db, &preq, &c->meta, req->view.compare ? req->view.compare : "previous", &c->view, err);
+    if (st == DR_OK) {
+        info_from_meta(c);
+        dr_view_prepare(&c->meta, &req->view, &c->view);
+        st = dr_store_insert_run(c->db, &c->meta, explicit, req->period_text, dr_output_plan_formats(c->r->plan),
+                                 err);
+    }
+    if (st == DR_OK && strcmp(c->view.compare, "none") != 0)
+        st = dr_view_insert_comparison_run(c->db, &c->meta, &c->view, err);
+    *take = st == DR_OK;
+    return st;
+}
+
+dr_status dr_run_execute_batch(dr_runner *r, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1],
+                               size_t n, int *done,
+                               void (*published)(void *ctx, size_t i, dr_status st, const dr_error *err),
+                               void *pctx, dr_error *err)
+{
+    run_ctx *ctx = calloc(n ? n : 1, sizeof *ctx);
+    const dr_run_meta **metas = calloc(n ? n : 1, sizeof *metas);
+    const char **compare_ids = calloc(n ? n : 1, sizeof *compare_ids);
+    batch_staged staged = {ctx, n};
+    size_t k = 0, first = 0;
+    long rows = 0, compare_rows = 0;
+    int compare = 0, committed = 0;
+    double t0 = dr_log_now_ms();
+    dr_status st = ctx && metas && compare_ids ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        done[i] = 0;
+    if (r->zone.name == NULL || strcmp(r->zone.name, req->tz) != 0)
+        r->zone = (dr_zone){.name = req->tz};
+    if (st == DR_OK)
+        st = dr_tz_check(req->tz, err);
+    if (st == DR_OK) {
+        ctx[0] = (run_ctx){.r = r, .t0 = t0};
+        st = connect_checked(&ctx[0], err);
+    }
+    if (st == DR_OK)
+        st = dr_zone_apply(ctx[0].db, &r->zone, err);
+    for (size_t i = 0; st == DR_OK && i < n; i++) {
+        if (i) /* the batch's one connection, closed with ctx[0] */
+            ctx[i] = (run_ctx){.r = r, .db = ctx[0].db, .kept = 1, .t0 = t0};
+        int take = 0;
+        st = batch_prepare(&ctx[i], req, tenants[i], &take, err);
+        if (st != DR_OK || !take)
+            continue;
+        int with = strcmp(ctx[i].view.compare, "none") != 0;
+        if (k && with != compare) /* the same period for all: cannot happen, but say so if it does */
+            st = dr_fail(err, DR_EINTERNAL, "the tenants of a batch have different comparison periods");
+        compare = with;
+        if (k == 0)
+            first = i;
+        metas[k] = &ctx[i].meta;
+        compare_ids[k++] = ctx[i].view.compare_run_id;
+        done[i] = 1;
+    }
+    if (st == DR_OK && k)
+        st = dr_store_compute_runs(ctx[0].db, metas, compare ? compare_ids : NULL, k,
+                                   compare ? ctx[first].view.compare_start : NULL,
+                                   compare ? ctx[first].view.compare_end : NULL,
+                                   !req->all_principals, &rows, &compare_rows, err);
+    for (size_t i = 0; st == DR_OK && i < n; i++)
+        if (done[i])
+            st = dr_view_store_names(ctx[i].db, &ctx[i].meta, &req->view, &ctx[i].view, err);
+    if (st == DR_OK)
+        st = dr_interrupt_check(r->intr, err);
+    dr_log_msg(r->log, DR_LOG_DEBUG, "batch: %zu of %zu tenants computed with one statement (%ld fact rows, %ld of "
+               "the comparison period)", k, n, rows, compare_rows);
+    if (st == DR_OK)
+        dr_log_phase(r->log, "compute", &ctx[0].t0);
+    dr_interrupt_set_cleanup(r->intr, remove_staged_batch, &staged);
+    for (size_t i = 0; st == DR_OK && i < n; i++)
+        if (done[i]) {
+            ctx[i].t0 = dr_log_now_ms();
+            st = stage_files(&ctx[i], 0, err);
+        }
+    if (ctx && ctx[0].r)
+        ctx[0].t0 = dr_log_now_ms();
+    if (st == DR_OK && k)
+        st = dr_db_commit(ctx[0].db, err);
+    else if (ctx && ctx[0].db)
+        dr_db_rollback(ctx[0].db); /* a failure, or only the claims of tenants left to runs of their own */
+    committed = st == DR_OK && k;
+    if (committed) {
+        dr_log_phase(r->log, "commit", &ctx[0].t0);
+        for (size_t i = 0; i < n; i++)
+            if (done[i]) {
+                dr_error e = {0};
+                ctx[i].t0 = dr_log_now_ms();
+                dr_status pst = publish(&ctx[i], "written", &e);
+                if (published)
+                    published(pctx, i, pst, &e);
+            }
+    }
+    if (st != DR_OK)
+        for (size_t i = 0; i < n; i++)
+            done[i] = 0;
+    if (ctx && ctx[0].r)
+        st = interrupted_wins(&ctx[0], st, err);
+    dr_interrupt_set_cleanup(r->intr, NULL, NULL);
+    for (size_t i = n; ctx && i-- > 1;)
+        if (ctx[i].r)
+            ctx_free(&ctx[i], 1);
+    if (ctx && ctx[0].r)
+        ctx_free(&ctx[0], st == DR_OK);
+    free(ctx);
+    free(metas);
+    free(compare_ids);
     return st;
 }
 

@@ -85,6 +85,24 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
 dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run_outcome *outcome,
                                  dr_error *err);
 
+/**
+ * Several tenants of a job for the same period in one transaction, set-based: for each of
+ * @p tenants[0..n) whose run's lock this session gets (tried) and that --skip-existing
+ * does not find saved, a run header, then the facts and totals of all of them (and of
+ * their comparison periods) with one statement, the names and view rows, every file
+ * staged; then one commit and each tenant's files put in place and delivered, @p published
+ * told of each (its status: a failure after the commit is that tenant's alone, its run
+ * saved). @p done[i] says whether tenant i was done here; the others (claimed by another
+ * session, saved already) are left to runs of their own. Any failure before the commit
+ * (a tenant's numbers do not fit, a file of one cannot be created, a lost connection)
+ * rolls the whole batch back and is returned with every done[i] 0: run each tenant on its
+ * own then, so that the failure stays with its tenant.
+ */
+dr_status dr_run_execute_batch(dr_runner *r, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1],
+                               size_t n, int *done,
+                               void (*published)(void *ctx, size_t i, dr_status st, const dr_error *err),
+                               void *pctx, dr_error *err);
+
 /** "all" or the comma list TYPE:UUID of @p req's principals into m->principals (malloc'd). */
 dr_status dr_run_principals_text(dr_run_meta *m, const dr_run_request *req, dr_error *err);
 

@@ -131,6 +131,19 @@ class JobScaleTests(ScaleCase):
         self.assert_job_result(out, outdir, "UTC")
         self.assertRegex(err, rf"job all: {NTENANTS} tenants in [0-9.]+ s: {NTENANTS} done, 0 skipped .*, 0 failed")
 
+    def test_tenants_are_computed_in_batches(self):
+        """With -v the job says how it computed: a quarter of the tenants at a time (one
+        worker), each batch with one statement; the numbers are the reference's."""
+        outdir = self.make_dir()
+        rc, out, err = drtest.run_tool(["-v", "--config", self.job_config(outdir, "Asia/Tokyo"),
+                                        "job", "all", "--jobs", "1"])
+        self.assertEqual(rc, 0, err)
+        self.assert_job_result(out, outdir, "Asia/Tokyo")
+        size = NTENANTS // 4
+        batches = re.findall(r"batch: (\d+) of (\d+) tenants computed with one statement", err)
+        self.assertEqual(batches, [(str(size), str(size))] * 4, err[-3000:])
+        self.assertNotIn("each one runs on its own", err)
+
     def test_jobs_3_gives_the_same_result(self):
         outdir = self.make_dir()
         rc, out, err = self.job(self.job_config(outdir, "America/New_York"), "--jobs", "3")
@@ -212,6 +225,10 @@ class JobScaleTests(ScaleCase):
                     os.mkdir(os.path.join(outdir, f"rep_performance_{blocked}_{PERIOD}.csv"))
                 self.assertNotIn(blocked, out)
                 self.assertNotIn(overflow, out)
+        # the batches that held them failed whole and ran their tenants one by one
+        rc, out, err = drtest.run_tool(["-v", "--config", self.job_config(outdir, tz), "job", "all", "--jobs", "1"])
+        self.assertEqual(err.count("computed together they failed"), 2 if (self.tenants.index(blocked) // (NTENANTS // 4)
+                         != self.tenants.index(overflow) // (NTENANTS // 4)) else 1, err[-3000:])
 
     def test_dry_run_with_skip_existing_names_the_saved_runs(self):
         outdir = self.make_dir()
