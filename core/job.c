@@ -306,79 +306,103 @@ static int run_tenant(worker *w, size_t i, int wait, dr_error *err)
 /* A tenant of a batch after the batch's commit: its outcome, right after its result lines. */
 typedef struct batch_ctx {
     worker *w;
-    size_t base;
+    const size_t *idx;   /* the batch's j-th tenant is tenant idx[j] of the job */
     const dr_log *outer; /* the job's log, without the batch's scope */
 } batch_ctx;
 
-static void batch_published(void *p, size_t j, dr_status st, const dr_error *err)
+static void batch_published(void *p, size_t j, dr_run_outcome oc, dr_status st, const dr_error *err)
 {
     const batch_ctx *b = p;
-    size_t i = b->base + j;
+    size_t i = b->idx[j];
     if (st != DR_OK)
         failure_lines(b->outer, b->w, i, st, err);
-    b->w->report(b->w->ctx, i, st == DR_OK ? OC_DONE : OC_FAILED,
-                 st == DR_OK ? 0 : dr_status_exit_code(st, err->signal), err);
+    int outcome = st != DR_OK ? OC_FAILED : oc == DR_RUN_SKIPPED ? OC_SKIPPED : OC_DONE;
+    b->w->report(b->w->ctx, i, outcome, st == DR_OK ? 0 : dr_status_exit_code(st, err->signal), err);
 }
 
-/* Tenants [@p i, @p i + @p m) computed together (dr_run_execute_batch); done[j] says which
-   were; the others (claimed elsewhere, saved already, or all of them when the batch
-   failed) go on one by one. */
-static void run_batch(worker *w, size_t i, size_t m, int *done)
+/* The tenants idx[0..m) of the job computed together (dr_run_execute_batch); state[j] says
+   what became of each: the ones left go on one by one, the busy ones later. */
+static void run_batch(worker *w, const size_t *idx, size_t m, char (*ids)[DR_UUID_LEN + 1],
+                      dr_batch_state *state)
 {
     char scope[256];
     dr_log log = *w->r->log;
     const dr_log *outer = w->r->log;
     dr_error err = {0};
-    batch_ctx b = {w, i, outer};
-    snprintf(scope, sizeof scope, "job %s: tenants %zu to %zu of %zu", w->shown, i + 1, i + m, w->n);
+    batch_ctx b = {w, idx, outer};
+    for (size_t j = 0; j < m; j++)
+        memcpy(ids[j], w->tenants[idx[j]], sizeof ids[j]);
+    if (idx[m - 1] - idx[0] == m - 1)
+        snprintf(scope, sizeof scope, "job %s: tenants %zu to %zu of %zu", w->shown, idx[0] + 1, idx[m - 1] + 1,
+                 w->n);
+    else
+        snprintf(scope, sizeof scope, "job %s: %zu tenants claimed elsewhere before, of %zu", w->shown, m, w->n);
     log.scope = scope;
     w->r->log = &log;
-    dr_status st = dr_run_execute_batch(w->r, w->req, w->tenants + i, m, done, batch_published, &b, &err);
+    dr_status st = dr_run_execute_batch(w->r, w->req, ids, m, state, batch_published, &b, &err);
     w->r->log = outer;
     if (st != DR_OK && !dr_interrupt_signal(w->r->intr))
         dr_log_msg(&log, DR_LOG_INFO, "computed together they failed (%s): each one runs on its own",
                    err.msg[0] ? err.msg : dr_strerror(st));
 }
 
-/* Claim tenants until none is left, w->batch at a time, computed together: a tenant
-   another session holds is tried again at the end, then waited for (up to
-   --lock-timeout); a signal stops the loop. */
+/* Tenants idx[0..m): as a batch when there are several, then one by one those the batch
+   left (@p wait: waiting for a claim; else a busy tenant goes to later[]). 1: a signal. */
+static int run_group(worker *w, const size_t *idx, size_t m, int wait, char (*ids)[DR_UUID_LEN + 1],
+                     dr_batch_state *state, size_t *later, size_t *nlater)
+{
+    dr_error err;
+    int batched = m > 1 && ids && state;
+    if (batched)
+        run_batch(w, idx, m, ids, state);
+    for (size_t j = 0; j < m; j++) {
+        if (batched && state[j] == DR_BATCH_DONE)
+            continue;
+        if (dr_interrupt_signal(w->r->intr))
+            return 1;
+        if (batched && state[j] == DR_BATCH_BUSY && !wait && later) {
+            later[(*nlater)++] = idx[j];
+            continue;
+        }
+        int oc = run_tenant(w, idx[j], wait || later == NULL, &err);
+        if (oc == -2)
+            return 1;
+        if (oc < 0 && later)
+            later[(*nlater)++] = idx[j];
+        else if (oc >= 0)
+            w->report(w->ctx, idx[j], oc, oc == OC_FAILED ? dr_status_exit_code(err.status, err.signal) : 0, &err);
+    }
+    return 0;
+}
+
+/* Claim tenants until none is left, w->batch at a time, computed together: the tenants
+   another session holds are tried again at the end, together, and then the ones still held
+   are waited for one by one (up to --lock-timeout); a signal stops the loop. */
 static void work(worker *w)
 {
+    size_t cap = w->batch ? w->batch : 1;
     size_t *later = malloc((w->n ? w->n : 1) * sizeof *later), nlater = 0;
-    int *done = calloc(w->batch ? w->batch : 1, sizeof *done);
-    dr_error err;
-    for (int stop = 0; !stop;) {
+    size_t *idx = malloc(cap * sizeof *idx);
+    char (*ids)[DR_UUID_LEN + 1] = malloc(cap * sizeof *ids);
+    dr_batch_state *state = malloc(cap * sizeof *state);
+    int stop = idx == NULL;
+    while (!stop) {
         size_t i = atomic_fetch_add(w->next, w->batch);
         if (i >= w->n || dr_interrupt_signal(w->r->intr))
             break;
         size_t m = w->n - i < w->batch ? w->n - i : w->batch;
-        if (m > 1 && done)
-            run_batch(w, i, m, done);
-        for (size_t j = 0; j < m && !stop; j++) {
-            if (m > 1 && done && done[j])
-                continue;
-            if (dr_interrupt_signal(w->r->intr)) {
-                stop = 1;
-                break;
-            }
-            int oc = run_tenant(w, i + j, later == NULL, &err);
-            if (oc == -2)
-                stop = 1;
-            else if (oc < 0)
-                later[nlater++] = i + j;
-            else
-                w->report(w->ctx, i + j, oc, oc == OC_FAILED ? dr_status_exit_code(err.status, err.signal) : 0,
-                          &err);
-        }
+        for (size_t j = 0; j < m; j++)
+            idx[j] = i + j;
+        stop = run_group(w, idx, m, 0, ids, state, later, &nlater);
     }
-    free(done);
-    for (size_t k = 0; k < nlater && !dr_interrupt_signal(w->r->intr); k++) {
-        int oc = run_tenant(w, later[k], 1, &err);
-        if (oc < 0)
-            break;
-        w->report(w->ctx, later[k], oc, oc == OC_FAILED ? dr_status_exit_code(err.status, err.signal) : 0, &err);
+    /* the held ones once more, a batch at a time (saved meanwhile: skipped together) */
+    for (size_t k = 0; !stop && later && k < nlater; k += cap) {
+        size_t m = nlater - k < cap ? nlater - k : cap;
+        stop = run_group(w, later + k, m, 1, ids, state, NULL, NULL);
     }
+    free(idx);
+    free(ids);
+    free(state);
     free(later);
 }
 

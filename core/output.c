@@ -947,9 +947,46 @@ static dr_status check_staged(const dr_output_files *files, const staged *s, dr_
     return DR_OK;
 }
 
-dr_status dr_output_finish(dr_output_files *files, dr_error *err)
+dr_status dr_output_files_sync(dr_output_files *files, dr_error *err)
 {
     char d[SHOWN_SIZE];
+    for (size_t i = 0; i < files->n; i++) {
+        staged *s = &files->files[i];
+        /* the descriptor we created the file with: no path another user could redirect */
+        if (s->fd >= 0 && fsync(s->fd) != 0)
+            return dr_fail(err, DR_EIO, "cannot save %s: %s", shown(files->stage_path, s->name, d, sizeof d),
+                           strerror(errno));
+    }
+    return DR_OK;
+}
+
+dr_status dr_output_plan_syncfs(const dr_output_plan *plan, int *synced, dr_error *err)
+{
+    char d[SHOWN_SIZE];
+    *synced = 0;
+#ifdef __linux__
+    /* the output directory's file system, staged files included (the staging directories
+       are in it): one flush and one journal commit for a batch of runs; the kernel reports
+       a write-back error of any file of that file system since the plan was built */
+    if (!plan->path_only) {
+        if (syncfs(plan->outfd) == 0) {
+            *synced = 1;
+            return DR_OK;
+        }
+        if (errno != ENOSYS && errno != EBADF)
+            return dr_fail(err, DR_EIO, "cannot save the files staged in %s: %s",
+                           shown(plan->req.output_dir, NULL, d, sizeof d), strerror(errno));
+    }
+#else
+    (void)plan;
+    (void)d;
+    (void)err;
+#endif
+    return DR_OK;
+}
+
+dr_status dr_output_finish(dr_output_files *files, int sync, dr_error *err)
+{
     for (size_t i = 0; i < files->n; i++) {
         staged *s = &files->files[i];
         dr_plugin_status ps = s->fmt->plugin.desc->end(s->handle);
@@ -958,11 +995,10 @@ dr_status dr_output_finish(dr_output_files *files, dr_error *err)
         dr_status st = check_staged(files, s, err);
         if (st != DR_OK)
             return st;
-        /* the descriptor we created the file with: no path another user could redirect */
-        if (fsync(s->fd) != 0)
-            return dr_fail(err, DR_EIO, "cannot save %s: %s", shown(files->stage_path, s->name, d, sizeof d),
-                           strerror(errno));
     }
+    dr_status st = sync ? dr_output_files_sync(files, err) : DR_OK;
+    if (st != DR_OK)
+        return st;
     /* the last moment before the commit: nothing predictable may fail after it */
     return check_targets(files, err);
 }
@@ -992,7 +1028,26 @@ static void close_staging(dr_output_files *files)
     files->stagefd = -1;
 }
 
-dr_status dr_output_publish(dr_output_files *files, const char *run_id, const dr_log *log, dr_error *err)
+dr_status dr_output_plan_sync_dir(const dr_output_plan *plan, const char *run_id, dr_error *err)
+{
+    char d[SHOWN_SIZE];
+    /* the renames are durable only once the directory is (a directory we may not read
+       cannot be synced: said once, when the plan was built) */
+    if (plan->path_only || fsync(plan->outfd) == 0 || errno == EINVAL)
+        return DR_OK;
+    if (run_id == NULL)
+        return dr_fail(err, DR_EIO, "the runs are saved and their files are in place, but the output directory "
+                       "%s could not be synced to disk: %s (after a crash files may be missing: rebuild them with "
+                       "'dynoreport export --run-id RUN_ID')",
+                       shown(plan->req.output_dir, NULL, d, sizeof d), strerror(errno));
+    return dr_fail(err, DR_EIO, "run %s is saved and its files are in place, but the output directory %s "
+                   "could not be synced to disk: %s (after a crash the files may be missing: rebuild them "
+                   "with 'dynoreport export --run-id %s')",
+                   run_id, shown(plan->req.output_dir, NULL, d, sizeof d), strerror(errno), run_id);
+}
+
+dr_status dr_output_publish(dr_output_files *files, const char *run_id, int sync_dir, const dr_log *log,
+                            dr_error *err)
 {
     const dr_output_plan *plan = files->plan;
     dr_status st = DR_OK;
@@ -1007,13 +1062,8 @@ dr_status dr_output_publish(dr_output_files *files, const char *run_id, const dr
         }
         dr_log_result(log, s->final_path);
     }
-    /* the renames are durable only once the directory is (a directory we may not read
-       cannot be synced: said once, when the plan was built) */
-    if (!plan->path_only && fsync(plan->outfd) != 0 && errno != EINVAL)
-        st = dr_fail(err, DR_EIO, "run %s is saved and its files are in place, but the output directory %s "
-                     "could not be synced to disk: %s (after a crash the files may be missing: rebuild them "
-                     "with 'dynoreport export --run-id %s')",
-                     run_id, shown(plan->req.output_dir, NULL, d, sizeof d), strerror(errno), run_id);
+    if (st == DR_OK && sync_dir)
+        st = dr_output_plan_sync_dir(plan, run_id, err);
     close_staging(files);
     return st;
 }

@@ -95,19 +95,37 @@ dr_status dr_output_row(dr_output_files *files, const dr_value *values, int is_f
 
 /**
  * Before the commit: finish every file (plugin end), check it is still the file the run
- * created (else DR_EIO), fsync it through the descriptor it was created with, and check
+ * created (else DR_EIO), with @p sync fsync it through the descriptor it was created with
+ * (without: the caller syncs a batch of runs at once, dr_output_plan_syncfs), and check
  * the final names again (a directory there: DR_ECANTCREATE), so nothing predictable fails
  * after the commit.
  */
-dr_status dr_output_finish(dr_output_files *files, dr_error *err);
+dr_status dr_output_finish(dr_output_files *files, int sync, dr_error *err);
+
+/** fsync every staged file of a run through the descriptor it was created with (DR_EIO). */
+dr_status dr_output_files_sync(dr_output_files *files, dr_error *err);
 
 /**
- * After the commit: rename every file into place (renameat), fsync the directory (a
- * failure is DR_EIO: the run @p run_id is saved and the message says how to rebuild the
- * files with export), send each final path to @p log as a result line, remove the empty
- * staging directory. A file that cannot be put in place is reported and the others still are.
+ * Sync the output directory's whole file system at once (syncfs: the staged files of a
+ * batch of runs with one flush); *@p synced 0 where that is not possible (not Linux, a
+ * directory opened O_PATH): then sync each run's files (dr_output_files_sync). A write-back
+ * error is DR_EIO.
  */
-dr_status dr_output_publish(dr_output_files *files, const char *run_id, const dr_log *log, dr_error *err);
+dr_status dr_output_plan_syncfs(const dr_output_plan *plan, int *synced, dr_error *err);
+
+/**
+ * After the commit: rename every file into place (renameat), with @p sync_dir fsync the
+ * directory (dr_output_plan_sync_dir; a batch does it once for all its runs), send each
+ * final path to @p log as a result line, remove the empty staging directory. A file that
+ * cannot be put in place is reported (DR_EIO: the run @p run_id is saved and the message
+ * says how to rebuild the files with export) and the others still are.
+ */
+dr_status dr_output_publish(dr_output_files *files, const char *run_id, int sync_dir, const dr_log *log,
+                            dr_error *err);
+
+/** fsync the output directory after renames (DR_EIO naming run @p run_id, or the runs of a
+    batch when NULL); nothing where the directory was opened O_PATH. */
+dr_status dr_output_plan_sync_dir(const dr_output_plan *plan, const char *run_id, dr_error *err);
 
 /**
  * Remove the staged files and the staging directory, by descriptor only (unlinkat), from

@@ -1,11 +1,36 @@
 /*
  * UUIDs and principals ("USER:<uuid>", "GROUP:<uuid>").
  */
+#define _GNU_SOURCE /* getrandom */
 #include "principal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define UUID_EXAMPLE "123e4567-e89b-12d3-a456-426614174000"
+
+dr_status dr_uuid_random(char out[DR_UUID_LEN + 1], dr_error *err)
+{
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t r = getrandom(b + got, sizeof b - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            out[0] = '\0';
+            return dr_fail(err, DR_EIO, "cannot make a run id: getrandom: %s", strerror(errno));
+        }
+        got += (size_t)r;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, DR_UUID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return DR_OK;
+}
 
 /* Hex digit value, or -1. ASCII only: the C library's ctype depends on the locale. */
 static int hex_value(char c)

@@ -25,6 +25,13 @@ typedef struct dr_principal {
 dr_status dr_uuid_parse(const char *text, const char *what, char out[DR_UUID_LEN + 1], dr_error *err);
 
 /**
+ * A new random (version 4) UUID in lower case into @p out, from the kernel's random
+ * source (getrandom): the run ids of a job's batch, made without a round trip.
+ * @return DR_OK or DR_EIO.
+ */
+dr_status dr_uuid_random(char out[DR_UUID_LEN + 1], dr_error *err);
+
+/**
  * Parse "USER:<uuid>" or "GROUP:<uuid>" (type case-insensitive, ASCII only).
  * @p out is written only on success.
  * @return DR_OK or DR_EUSAGE with a message naming the value and the form.

@@ -2,9 +2,11 @@
    the read-back of a run, saved runs' headers and principals, the tenant list. */
 #include "run_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgarray.h"
 #include "report.h"
 #include "sql_embedded.h"
 
@@ -21,62 +23,92 @@ void dr_run_meta_free(dr_run_meta *m)
     m->principals = NULL;
 }
 
+/* The array literals of the run ids and tenants of @p m[0..n) into @p runs and @p tenants. */
+static dr_status id_arrays(const dr_run_meta *const *m, size_t n, dr_pgarray *runs, dr_pgarray *tenants,
+                           dr_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((runs && dr_pgarray_add_str(runs, m[i]->run_id) < 0) ||
+            (tenants && dr_pgarray_add_str(tenants, m[i]->tenant) < 0))
+            return dr_fail(err, DR_ENOMEM, "out of memory");
+    if ((runs && dr_pgarray_end(runs) == NULL) || (tenants && dr_pgarray_end(tenants) == NULL))
+        return dr_fail(err, DR_ENOMEM, "out of memory");
+    return DR_OK;
+}
+
+/* Run @p sql, which returns one row (tenant, value) per tenant of m[0..n) in their order,
+   and copy each value into out[i] ("" for NULL). */
+static dr_status per_tenant_values(dr_db *db, const char *sql, const dr_param *p, size_t np,
+                                   const dr_run_meta *const *m, size_t n, char (*out)[64], dr_error *err)
+{
+    dr_cursor *c = NULL;
+    size_t got = 0;
+    dr_status st = dr_db_query_named(db, sql, p, np, n < 1000 ? n + 1 : 1000, &c, err);
+    while (st == DR_OK) {
+        const char *v[2];
+        size_t len[2];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, v, len, err)) != DR_OK)
+            break;
+        if (!has)
+            break;
+        if (got >= n || v[0] == NULL || strcmp(v[0], m[got]->tenant) != 0) {
+            st = dr_fail(err, DR_EINTERNAL, "a per-tenant statement returned its rows out of order");
+            break;
+        }
+        snprintf(out[got++], 64, "%s", v[1] ? v[1] : "");
+    }
+    if (st == DR_OK && got != n)
+        st = dr_fail(err, DR_EINTERNAL, "a per-tenant statement returned %zu rows for %zu tenants", got, n);
+    dr_cursor_close(c);
+    return st;
+}
+
+dr_status dr_store_insert_runs(dr_db *db, const dr_run_meta *const *m, size_t n, int explicit_principals,
+                               const char *period_text, const char *formats, dr_error *err)
+{
+    dr_pgarray runs = {0}, tenants = {0};
+    dr_status st = n ? id_arrays(m, n, &runs, &tenants, err) : DR_OK;
+    if (st == DR_OK && n) {
+        dr_param p[] = {
+            {"run_ids", runs.p},     {"tenants", tenants.p},
+            {"report", DR_REPORT_NAME},
+            {"start", m[0]->start},  {"end", m[0]->end},
+            {"label", m[0]->period_label}, {"tz", m[0]->tz},
+            {"principals", explicit_principals ? m[0]->principals : NULL},
+            {"period", period_text}, {"formats", formats},
+            {"version", DR_VERSION},
+        };
+        st = dr_db_exec_named(db, dr_sql_run_insert, p, sizeof p / sizeof p[0], NULL, err);
+    }
+    dr_pgarray_free(&runs);
+    dr_pgarray_free(&tenants);
+    return st;
+}
+
 dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_principals,
                               const char *period_text, const char *formats, dr_error *err)
 {
-    dr_param p[] = {
-        {"run_id", m->run_id},   {"tenant", m->tenant},
-        {"report", DR_REPORT_NAME},
-        {"start", m->start},     {"end", m->end},
-        {"label", m->period_label}, {"tz", m->tz},
-        {"principals", explicit_principals ? m->principals : NULL},
-        {"period", period_text}, {"formats", formats},
-        {"version", DR_VERSION},
-    };
-    return dr_db_exec_named(db, dr_sql_run_insert, p, sizeof p / sizeof p[0], NULL, err);
-}
-
-/* "{a,b,...}" of @p n ids (each at most 36 characters), malloc'd; NULL when out of memory. */
-static char *uuid_array(const char *const *ids, size_t n)
-{
-    char *out = malloc(n * (DR_UUID_LEN + 1) + 3);
-    size_t used = 0;
-    if (out == NULL)
-        return NULL;
-    out[used++] = '{';
-    for (size_t i = 0; i < n; i++)
-        used += (size_t)sprintf(out + used, "%s%.36s", i ? "," : "", ids[i]);
-    out[used++] = '}';
-    out[used] = '\0';
-    return out;
+    return dr_store_insert_runs(db, &m, 1, explicit_principals, period_text, formats, err);
 }
 
 dr_status dr_store_compute_runs(dr_db *db, const dr_run_meta *const *m, const char *const *compare_run_ids,
                                 size_t n, const char *compare_start, const char *compare_end,
                                 int explicit_principals, long *rows, long *compare_rows, dr_error *err)
 {
-    const char **ids = calloc(n ? n : 1, sizeof *ids), **tenant_ids = calloc(n ? n : 1, sizeof *tenant_ids);
-    char *runs = NULL, *compare_runs = NULL, *tenants = NULL;
+    dr_pgarray runs = {0}, compare_runs = {0}, tenants = {0};
     dr_cursor *c = NULL;
-    dr_status st = DR_OK;
     *rows = *compare_rows = 0;
-    if (ids == NULL || tenant_ids == NULL) {
+    dr_status st = id_arrays(m, n, &runs, &tenants, err);
+    for (size_t i = 0; st == DR_OK && compare_run_ids && i < n; i++)
+        if (dr_pgarray_add_str(&compare_runs, compare_run_ids[i]) < 0)
+            st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK && compare_run_ids && dr_pgarray_end(&compare_runs) == NULL)
         st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st != DR_OK)
         goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = m[i]->run_id;
-        tenant_ids[i] = m[i]->tenant;
-    }
-    runs = uuid_array(ids, n);
-    tenants = uuid_array(tenant_ids, n);
-    compare_runs = compare_run_ids ? uuid_array(compare_run_ids, n) : NULL;
-    if (runs == NULL || tenants == NULL || (compare_run_ids && compare_runs == NULL)) {
-        st = dr_fail(err, DR_ENOMEM, "out of memory");
-        goto cleanup;
-    }
     dr_param p[] = {
-        {"run_ids", runs}, {"compare_run_ids", compare_runs}, {"tenants", tenants},
+        {"run_ids", runs.p}, {"compare_run_ids", compare_run_ids ? compare_runs.p : NULL}, {"tenants", tenants.p},
         {"period_start", m[0]->start}, {"period_end", m[0]->end},
         {"compare_start", compare_run_ids ? compare_start : NULL},
         {"compare_end", compare_run_ids ? compare_end : NULL},
@@ -102,11 +134,9 @@ dr_status dr_store_compute_runs(dr_db *db, const dr_run_meta *const *m, const ch
                              "numeric(14,2), average days numeric(10,4)); nothing was saved: ");
 cleanup:
     dr_cursor_close(c);
-    free(runs);
-    free(compare_runs);
-    free(tenants);
-    free(ids);
-    free(tenant_ids);
+    dr_pgarray_free(&runs);
+    dr_pgarray_free(&compare_runs);
+    dr_pgarray_free(&tenants);
     return st;
 }
 
@@ -119,10 +149,22 @@ dr_status dr_store_compute(dr_db *db, const dr_run_meta *m, const dr_run_meta *c
                                  compare ? compare->end : NULL, explicit_principals, rows, compare_rows, err);
 }
 
-dr_status dr_store_read_facts(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err)
+dr_status dr_store_read_runs(dr_db *db, const char *sql, const char *const *run_ids, size_t n, dr_cursor **out,
+                             dr_error *err)
 {
-    dr_param p[] = {{"run_id", run_id}};
-    return dr_db_query_named(db, dr_sql_report_read, p, 1, DR_FETCH_BATCH, out, err);
+    dr_pgarray runs = {0};
+    dr_status st = DR_OK;
+    for (size_t i = 0; i < n && st == DR_OK; i++)
+        if (dr_pgarray_add_str(&runs, run_ids[i]) < 0)
+            st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK && dr_pgarray_end(&runs) == NULL)
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK) {
+        dr_param p[] = {{"run_ids", runs.p}};
+        st = dr_db_query_named(db, sql ? sql : dr_sql_report_read, p, 1, DR_FETCH_BATCH, out, err);
+    }
+    dr_pgarray_free(&runs);
+    return st;
 }
 
 dr_status dr_store_run_zone(dr_db *db, const char *run_id, char *tz, size_t tz_size, int *found,
@@ -174,34 +216,83 @@ static dr_status saved_principals(dr_db *db, const char *run_id, char **out, dr_
     return DR_OK;
 }
 
+dr_status dr_store_read_headers(dr_db *db, const char *const *run_ids, size_t n, dr_run_meta *const *m,
+                                dr_error *err)
+{
+    dr_cursor *c = NULL;
+    size_t got = 0;
+    dr_status st = dr_store_read_runs(db, dr_sql_run_header_read, run_ids, n, &c, err);
+    while (st == DR_OK) {
+        const char *v[9];
+        size_t len[9];
+        int has = 0;
+        if ((st = dr_cursor_next(c, &has, v, len, err)) != DR_OK || !has)
+            break;
+        if (got >= n || v[0] == NULL || strcmp(v[0], run_ids[got]) != 0) {
+            st = dr_fail(err, DR_EDATA, "no run '%s' in the database: expected the id a 'dynoreport run' printed",
+                         got < n ? run_ids[got] : "?");
+            break;
+        }
+        dr_run_meta *r = m[got++];
+        char *const dst[9] = {r->run_id, r->tenant, r->period_label, r->start, r->end,
+                              r->generated, r->from_c, r->to_c, r->generated_c};
+        const size_t size[9] = {sizeof r->run_id, sizeof r->tenant, sizeof r->period_label,
+                                sizeof r->start, sizeof r->end, sizeof r->generated,
+                                sizeof r->from_c, sizeof r->to_c, sizeof r->generated_c};
+        for (size_t i = 0; i < 9; i++)
+            snprintf(dst[i], size[i], "%s", v[i] ? v[i] : "");
+    }
+    if (st == DR_OK && got != n)
+        st = dr_fail(err, DR_EDATA, "no run '%s' in the database: expected the id a 'dynoreport run' printed",
+                     run_ids[got]);
+    dr_cursor_close(c);
+    return st;
+}
+
 dr_status dr_store_read_run(dr_db *db, const char *run_id, dr_run_meta *m, dr_error *err)
 {
-    dr_param p[] = {{"run_id", run_id}};
-    char *const dst[9] = {m->run_id, m->tenant, m->period_label, m->start, m->end,
-                          m->generated, m->from_c, m->to_c, m->generated_c};
-    const size_t size[9] = {sizeof m->run_id, sizeof m->tenant, sizeof m->period_label,
-                            sizeof m->start, sizeof m->end, sizeof m->generated,
-                            sizeof m->from_c, sizeof m->to_c, sizeof m->generated_c};
-    int has = 0;
-    dr_status st = dr_db_fetch_row_named(db, dr_sql_run_header_read, p, 1, dst, size, 9, &has, err);
-    if (st == DR_OK && !has)
-        st = dr_fail(err, DR_EDATA, "no run '%s' in the database: expected the id a 'dynoreport run' printed",
-                     run_id);
+    dr_status st = dr_store_read_headers(db, &run_id, 1, &m, err);
     if (st == DR_OK)
         st = saved_principals(db, run_id, &m->principals, err);
     return st;
 }
 
+dr_status dr_store_try_locks(dr_db *db, const dr_run_meta *const *m, size_t n, int *taken, dr_error *err)
+{
+    dr_pgarray tenants = {0};
+    char (*got)[64] = calloc(n ? n : 1, sizeof *got);
+    dr_status st = got ? id_arrays(m, n, NULL, &tenants, err) : dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK) {
+        dr_param p[] = {{"report", DR_REPORT_NAME}, {"tenants", tenants.p}, {"start", m[0]->start},
+                        {"end", m[0]->end}};
+        st = per_tenant_values(db, dr_sql_run_lock_try, p, sizeof p / sizeof p[0], m, n, got, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        taken[i] = st == DR_OK && strcmp(got[i], "1") == 0;
+    free(got);
+    dr_pgarray_free(&tenants);
+    return st;
+}
+
 dr_status dr_store_try_lock(dr_db *db, const dr_run_meta *m, int *taken, dr_error *err)
 {
-    dr_param p[] = {{"report", DR_REPORT_NAME}, {"tenant", m->tenant}, {"start", m->start}, {"end", m->end}};
-    char got[8] = "";
-    char *const dst[1] = {got};
-    const size_t size[1] = {sizeof got};
-    int found = 0;
-    dr_status st = dr_db_fetch_row_named(db, dr_sql_run_lock_try, p, sizeof p / sizeof p[0], dst, size, 1,
-                                         &found, err);
-    *taken = st == DR_OK && found && strcmp(got, "1") == 0;
+    return dr_store_try_locks(db, &m, 1, taken, err);
+}
+
+dr_status dr_store_find_existing_runs(dr_db *db, const dr_run_meta *const *m, size_t n, int explicit_principals,
+                                      const char *period_text, char (*run_ids)[64], dr_error *err)
+{
+    dr_pgarray tenants = {0};
+    dr_status st = id_arrays(m, n, NULL, &tenants, err);
+    if (st == DR_OK) {
+        dr_param p[] = {
+            {"tenants", tenants.p}, {"report", DR_REPORT_NAME}, {"start", m[0]->start}, {"end", m[0]->end},
+            {"tz", m[0]->tz}, {"principals", explicit_principals ? m[0]->principals : NULL},
+            {"period", period_text},
+        };
+        st = per_tenant_values(db, dr_sql_run_existing, p, sizeof p / sizeof p[0], m, n, run_ids, err);
+    }
+    dr_pgarray_free(&tenants);
     return st;
 }
 
@@ -209,13 +300,11 @@ dr_status dr_store_find_existing(dr_db *db, const dr_run_meta *m, int explicit_p
                                  const char *period_text, char *run_id, size_t run_id_size, int *found,
                                  dr_error *err)
 {
-    dr_param p[] = {
-        {"tenant", m->tenant}, {"report", DR_REPORT_NAME}, {"start", m->start}, {"end", m->end},
-        {"tz", m->tz}, {"principals", explicit_principals ? m->principals : NULL}, {"period", period_text},
-    };
-    char *const dst[1] = {run_id};
-    const size_t size[1] = {run_id_size};
-    return dr_db_fetch_row_named(db, dr_sql_run_existing, p, sizeof p / sizeof p[0], dst, size, 1, found, err);
+    char id[1][64];
+    dr_status st = dr_store_find_existing_runs(db, &m, 1, explicit_principals, period_text, id, err);
+    *found = st == DR_OK && id[0][0] != '\0';
+    snprintf(run_id, run_id_size, "%s", st == DR_OK ? id[0] : "");
+    return st;
 }
 
 dr_status dr_store_list_tenants(dr_db *db, char (**out)[DR_UUID_LEN + 1], size_t *n, dr_error *err)

@@ -29,6 +29,11 @@ void dr_run_meta_free(dr_run_meta *m);
 dr_status dr_store_insert_run(dr_db *db, const dr_run_meta *m, int explicit_principals,
                               const char *period_text, const char *formats, dr_error *err);
 
+/** dr_store_insert_run for the runs @p m[0..n) of several tenants of one period (m[0]'s
+    bounds, zone and principals): one statement. */
+dr_status dr_store_insert_runs(dr_db *db, const dr_run_meta *const *m, size_t n, int explicit_principals,
+                               const char *period_text, const char *formats, dr_error *err);
+
 /**
  * Compute and insert every fact row and the totals of run @p m and, when @p compare is not
  * NULL (its run_id, start and end; its header inserted), those of its comparison period,
@@ -50,14 +55,23 @@ dr_status dr_store_compute_runs(dr_db *db, const dr_run_meta *const *m, const ch
                                 size_t n, const char *compare_start, const char *compare_end,
                                 int explicit_principals, long *rows, long *compare_rows, dr_error *err);
 
-/** Open the read-back of run @p run_id's fact rows, in report order (sql/report_read.sql). */
-dr_status dr_store_read_facts(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);
+/**
+ * Open the read-back of runs @p run_ids[0..n) with one statement: @p sql, or with NULL their
+ * fact rows (sql/report_read.sql); run after run in that order, the first column the run id.
+ */
+dr_status dr_store_read_runs(dr_db *db, const char *sql, const char *const *run_ids, size_t n, dr_cursor **out,
+                             dr_error *err);
 
 /**
  * Read saved run @p run_id's zone into @p tz. *@p found is 0 when there is no such run.
  */
 dr_status dr_store_run_zone(dr_db *db, const char *run_id, char *tz, size_t tz_size, int *found,
                             dr_error *err);
+
+/** Read the headers of saved runs @p run_ids[0..n) into *m[i] (not their principals), with
+    one statement (the zone must be set first). A run that does not exist is DR_EDATA. */
+dr_status dr_store_read_headers(dr_db *db, const char *const *run_ids, size_t n, dr_run_meta *const *m,
+                                dr_error *err);
 
 /** Read saved run @p run_id's header and principals into @p m (the zone must be set first). */
 dr_status dr_store_read_run(dr_db *db, const char *run_id, dr_run_meta *m, dr_error *err);
@@ -70,6 +84,10 @@ dr_status dr_store_read_run(dr_db *db, const char *run_id, dr_run_meta *m, dr_er
  */
 dr_status dr_store_try_lock(dr_db *db, const dr_run_meta *m, int *taken, dr_error *err);
 
+/** dr_store_try_lock for the tenants of @p m[0..n) (one period: m[0]'s bounds), in one
+    statement: taken[i] for m[i]. */
+dr_status dr_store_try_locks(dr_db *db, const dr_run_meta *const *m, size_t n, int *taken, dr_error *err);
+
 /**
  * --skip-existing: the newest saved main run (comparison_for NULL) of @p m's report,
  * tenant, bounds and zone, asked for the same principals (@p explicit_principals 0: all)
@@ -79,6 +97,12 @@ dr_status dr_store_try_lock(dr_db *db, const dr_run_meta *m, int *taken, dr_erro
 dr_status dr_store_find_existing(dr_db *db, const dr_run_meta *m, int explicit_principals,
                                  const char *period_text, char *run_id, size_t run_id_size, int *found,
                                  dr_error *err);
+
+/** dr_store_find_existing for the tenants of @p m[0..n) (one period, zone and principals:
+    m[0]'s), in one statement: run_ids[i] the saved run of m[i]'s tenant, or "". Call it
+    after their claims: its snapshot then sees what the claims' last holders saved. */
+dr_status dr_store_find_existing_runs(dr_db *db, const dr_run_meta *const *m, size_t n, int explicit_principals,
+                                      const char *period_text, char (*run_ids)[64], dr_error *err);
 
 /**
  * The tenants that have deals (for a job with `tenant = all`), in UUID order.

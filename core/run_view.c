@@ -12,48 +12,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "pgarray.h"
 #include "sql_embedded.h"
 #include "sqltext.h"
 
 /* Largest names query file read. */
 #define DR_NAMES_FILE_MAX (1024 * 1024)
 
-
-/* A growing text buffer (array literals of the names batches). */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static int buf_put(buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *g = realloc(b->p, cap);
-        if (g == NULL)
-            return -1;
-        b->p = g;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-/* Append one element to a PostgreSQL array literal being built ("{" first). */
-static int array_add(buf *b, const char *v, size_t n)
-{
-    if (buf_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if ((v[i] == '"' || v[i] == '\\') && buf_put(b, "\\", 1) < 0)
-            return -1;
-        if (buf_put(b, v + i, 1) < 0)
-            return -1;
-    }
-    return buf_put(b, "\"", 1);
-}
 
 dr_status dr_query_file_read(const char *what, const char *path, char **out, dr_error *err)
 {
@@ -127,22 +92,17 @@ static dr_status query_failure(const char *path, dr_status st, dr_error *err)
     return DR_ECONFIG;
 }
 
-static dr_status flush_names(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, buf *types, buf *ids,
-                             buf *names, dr_error *err)
+static dr_status flush_names(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, dr_pgarray *types,
+                             dr_pgarray *ids, dr_pgarray *names, dr_error *err)
 {
-    if (types->len <= 1)
+    if (types->n == 0)
         return DR_OK;
-    if (buf_put(types, "}", 1) < 0 || buf_put(ids, "}", 1) < 0 || buf_put(names, "}", 1) < 0)
+    if (!dr_pgarray_end(types) || !dr_pgarray_end(ids) || !dr_pgarray_end(names))
         return dr_fail(err, DR_ENOMEM, "out of memory");
     dr_param p[] = {{"run_id", m->run_id}, {"tenant", m->tenant},
                     {"compare_run_id", v->compare_run_id[0] ? v->compare_run_id : NULL},
                     {"types", types->p}, {"ids", ids->p}, {"names", names->p}};
-    dr_status st = dr_db_exec_named(db, dr_sql_names_insert, p, sizeof p / sizeof p[0], NULL, err);
-    types->len = ids->len = names->len = 0;
-    buf_put(types, "{", 1);
-    buf_put(ids, "{", 1);
-    buf_put(names, "{", 1);
-    return st;
+    return dr_db_exec_named(db, dr_sql_names_insert, p, sizeof p / sizeof p[0], NULL, err);
 }
 
 /* Run the principals' names query and store the names of the run's principals. */
@@ -151,16 +111,12 @@ static dr_status store_principal_names(dr_db *db, const dr_run_meta *m, const dr
 {
     char *sql = NULL;
     dr_cursor *c = NULL;
-    buf types = {0}, ids = {0}, names = {0};
+    dr_pgarray types = {0}, ids = {0}, names = {0};
     char q[DR_QUOTE_SIZE];
     dr_param p[] = {{"tenant", m->tenant}};
     dr_status st = dr_query_file_read("names query", path, &sql, err);
     if (st != DR_OK)
         goto cleanup;
-    if (buf_put(&types, "{", 1) < 0 || buf_put(&ids, "{", 1) < 0 || buf_put(&names, "{", 1) < 0) {
-        st = dr_fail(err, DR_ENOMEM, "out of memory");
-        goto cleanup;
-    }
     /* all rows are read before the one insert: one statement at a time per connection */
     if ((st = dr_db_query_named(db, sql, p, 1, 0, &c, err)) != DR_OK) {
         st = query_failure(path, st, err);
@@ -183,8 +139,8 @@ static dr_status store_principal_names(dr_db *db, const dr_run_meta *m, const dr
             break;
         if (val[0] == NULL || val[1] == NULL || val[2] == NULL)
             continue;
-        if (array_add(&types, val[0], len[0]) < 0 || array_add(&ids, val[1], len[1]) < 0 ||
-            array_add(&names, val[2], len[2]) < 0) {
+        if (dr_pgarray_add(&types, val[0], len[0]) < 0 || dr_pgarray_add(&ids, val[1], len[1]) < 0 ||
+            dr_pgarray_add(&names, val[2], len[2]) < 0) {
             st = dr_fail(err, DR_ENOMEM, "out of memory");
             goto cleanup;
         }
@@ -196,9 +152,9 @@ static dr_status store_principal_names(dr_db *db, const dr_run_meta *m, const dr
 cleanup:
     dr_cursor_close(c);
     free(sql);
-    free(types.p);
-    free(ids.p);
-    free(names.p);
+    dr_pgarray_free(&types);
+    dr_pgarray_free(&ids);
+    dr_pgarray_free(&names);
     return st;
 }
 
@@ -265,11 +221,24 @@ static dr_status tenant_name(dr_db *db, const dr_run_meta *m, const char *path, 
     return st;
 }
 
-dr_status dr_view_insert_comparison_run(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, dr_error *err)
+dr_status dr_view_insert_comparison_runs(dr_db *db, const dr_run_meta *const *m, const dr_view_meta *const *v,
+                                         size_t n, dr_error *err)
 {
-    dr_param p[] = {{"compare_run_id", v->compare_run_id}, {"run_id", m->run_id}, {"start", v->compare_start},
-                    {"end", v->compare_end}, {"label", v->compare_label}, {"compare", v->compare}};
-    return dr_db_exec_named(db, dr_sql_compare_run_insert, p, sizeof p / sizeof p[0], NULL, err);
+    dr_pgarray compare_runs = {0}, runs = {0};
+    dr_status st = DR_OK;
+    for (size_t i = 0; i < n && st == DR_OK; i++)
+        if (dr_pgarray_add_str(&compare_runs, v[i]->compare_run_id) < 0 || dr_pgarray_add_str(&runs, m[i]->run_id) < 0)
+            st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK && (!dr_pgarray_end(&compare_runs) || !dr_pgarray_end(&runs)))
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK && n) {
+        dr_param p[] = {{"compare_run_ids", compare_runs.p}, {"run_ids", runs.p}, {"start", v[0]->compare_start},
+                        {"end", v[0]->compare_end}, {"label", v[0]->compare_label}, {"compare", v[0]->compare}};
+        st = dr_db_exec_named(db, dr_sql_compare_run_insert, p, sizeof p / sizeof p[0], NULL, err);
+    }
+    dr_pgarray_free(&compare_runs);
+    dr_pgarray_free(&runs);
+    return st;
 }
 
 /* The comparison run's header, then the facts and totals of both periods in one statement. */
@@ -281,7 +250,7 @@ static dr_status store_with_comparison(dr_db *db, const dr_run_meta *m, int expl
     snprintf(cm.run_id, sizeof cm.run_id, "%s", v->compare_run_id);
     snprintf(cm.start, sizeof cm.start, "%s", v->compare_start);
     snprintf(cm.end, sizeof cm.end, "%s", v->compare_end);
-    dr_status st = dr_view_insert_comparison_run(db, m, v, err);
+    dr_status st = dr_view_insert_comparison_runs(db, &m, &v, 1, err);
     if (st == DR_OK)
         st = dr_store_compute(db, m, &cm, explicit_principals, &rows, &crows, err);
     return st;
@@ -325,7 +294,7 @@ void dr_view_prepare(const dr_run_meta *m, const dr_view_request *req, dr_view_m
         v->compare_run_id[0] = v->compare_start[0] = v->compare_end[0] = v->compare_title[0] = '\0';
 }
 
-dr_status dr_view_store_names(dr_db *db, const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v,
+dr_status dr_view_fetch_names(dr_db *db, const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v,
                               dr_error *err)
 {
     dr_status st = DR_OK;
@@ -333,12 +302,29 @@ dr_status dr_view_store_names(dr_db *db, const dr_run_meta *m, const dr_view_req
         st = store_principal_names(db, m, v, req->names_principals, err);
     if (st == DR_OK && req->names_tenant)
         st = tenant_name(db, m, req->names_tenant, v, err);
-    if (st == DR_OK) {
-        dr_param p[] = {{"run_id", m->run_id}, {"tenant", m->tenant}, {"tenant_name", v->tenant_name},
-                        {"period_title", v->period_title}, {"compare", v->compare},
-                        {"compare_title", v->compare_title}, {"currency", v->currency}};
+    return st;
+}
+
+dr_status dr_view_insert_views(dr_db *db, const dr_run_meta *const *m, const dr_view_meta *const *v, size_t n,
+                               dr_error *err)
+{
+    dr_pgarray runs = {0}, tenants = {0}, names = {0};
+    dr_status st = DR_OK;
+    for (size_t i = 0; i < n && st == DR_OK; i++)
+        if (dr_pgarray_add_str(&runs, m[i]->run_id) < 0 || dr_pgarray_add_str(&tenants, m[i]->tenant) < 0 ||
+            dr_pgarray_add_str(&names, v[i]->tenant_name) < 0)
+            st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK && (!dr_pgarray_end(&runs) || !dr_pgarray_end(&tenants) || !dr_pgarray_end(&names)))
+        st = dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st == DR_OK && n) {
+        dr_param p[] = {{"run_ids", runs.p}, {"tenants", tenants.p}, {"tenant_names", names.p},
+                        {"period_title", v[0]->period_title}, {"compare", v[0]->compare},
+                        {"compare_title", v[0]->compare_title}, {"currency", v[0]->currency}};
         st = dr_db_exec_named(db, dr_sql_view_insert, p, sizeof p / sizeof p[0], NULL, err);
     }
+    dr_pgarray_free(&runs);
+    dr_pgarray_free(&tenants);
+    dr_pgarray_free(&names);
     return st;
 }
 
@@ -380,7 +366,9 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
         st = dr_store_compute(db, m, NULL, explicit_principals, &rows, &crows, err);
     }
     if (st == DR_OK)
-        st = dr_view_store_names(db, m, req, v, err);
+        st = dr_view_fetch_names(db, m, req, v, err);
+    if (st == DR_OK)
+        st = dr_view_insert_views(db, &m, (const dr_view_meta *const *)&v, 1, err);
     return st;
 }
 
@@ -403,10 +391,9 @@ dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_erro
     return st;
 }
 
-dr_status dr_view_read_rows(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err)
+dr_status dr_view_read_rows(dr_db *db, const char *const *run_ids, size_t n, dr_cursor **out, dr_error *err)
 {
-    dr_param p[] = {{"run_id", run_id}};
-    return dr_db_query_named(db, dr_sql_report_view_read, p, 1, 1000, out, err);
+    return dr_store_read_runs(db, dr_sql_report_view_read, run_ids, n, out, err);
 }
 
 void dr_view_to_report_view(const dr_view_meta *v, dr_report_view *out)

@@ -54,18 +54,28 @@ dr_status dr_view_store(dr_db *db, const dr_run_meta *m, int explicit_principals
 /** What dr_view_store sets before it computes: currency, fallback tenant name, no comparison fields with "none". */
 void dr_view_prepare(const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v);
 
-/** The comparison run's header of run @p m (v->compare not "none"), before its facts. */
-dr_status dr_view_insert_comparison_run(dr_db *db, const dr_run_meta *m, const dr_view_meta *v, dr_error *err);
+/** The comparison runs' headers of runs @p m[0..n) of one period (v[i] is m[i]'s view,
+    compare not "none"; v[0]'s comparison bounds, label and kind), before their facts: one
+    statement. */
+dr_status dr_view_insert_comparison_runs(dr_db *db, const dr_run_meta *const *m, const dr_view_meta *const *v,
+                                         size_t n, dr_error *err);
 
-/** After the facts and totals: the names (the [names] queries) and the view row of run @p m. */
-dr_status dr_view_store_names(dr_db *db, const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v,
+/** After the facts and totals of run @p m: run the configured [names] queries for its
+    tenant, store its principals' names, set v->tenant_name (nothing without [names]). */
+dr_status dr_view_fetch_names(dr_db *db, const dr_run_meta *m, const dr_view_request *req, dr_view_meta *v,
                               dr_error *err);
+
+/** The view rows of runs @p m[0..n) of one period (v[i] is m[i]'s; v[0]'s titles,
+    comparison and currency): one statement. */
+dr_status dr_view_insert_views(dr_db *db, const dr_run_meta *const *m, const dr_view_meta *const *v, size_t n,
+                               dr_error *err);
 
 /** Read the stored view of saved run @p run_id into @p v (fallbacks when it has none). */
 dr_status dr_view_read(dr_db *db, const dr_run_meta *m, dr_view_meta *v, dr_error *err);
 
-/** Open the view read-back of run @p run_id: 13 fact columns + the view's, all rows. */
-dr_status dr_view_read_rows(dr_db *db, const char *run_id, dr_cursor **out, dr_error *err);
+/** Open the view read-back of runs @p run_ids[0..n) (one statement, run after run): 13
+    fact columns + the view's, all rows. */
+dr_status dr_view_read_rows(dr_db *db, const char *const *run_ids, size_t n, dr_cursor **out, dr_error *err);
 
 /**
  * For `config check`: read the names query @p path as a run does (trust check of the file,

@@ -129,40 +129,73 @@ dr_status dr_run_principals_text(dr_run_meta *m, const dr_run_request *req, dr_e
     return DR_OK;
 }
 
-/* Read the run's rows once and hand each row to every format: the fact rows, and when a
-   format asked for the report view, the view's columns and its gone and total rows too. */
-static dr_status feed(run_ctx *ctx, long *nrows, dr_error *err)
-{
-    enum { NCOLS = DR_REPORT_NCOLS + DR_VIEW_NCOLUMNS };
-    dr_cursor *cur = NULL;
-    double t_read = 0, t_write = 0, t;
-    int with_view = dr_output_plan_wants_view(ctx->r->plan);
-    size_t want = with_view ? NCOLS : DR_REPORT_NCOLS;
-    *nrows = 0;
-    dr_status st = with_view ? dr_view_read_rows(ctx->db, ctx->meta.run_id, &cur, err)
-                             : dr_store_read_facts(ctx->db, ctx->meta.run_id, &cur, err);
-    if (st != DR_OK)
-        return st;
-    size_t ncols = dr_cursor_ncols(cur);
-    if (ncols != want) {
-        dr_cursor_close(cur);
-        return dr_fail(err, DR_EINTERNAL, "the report query returned %zu columns, expected %zu", ncols, want);
-    }
+enum { NCOLS = DR_REPORT_NCOLS + DR_VIEW_NCOLUMNS };
+
+/* The read-back of one or more runs, one statement, fed to their files run after run. */
+typedef struct row_source {
+    dr_cursor *cur;
+    int with_view; /* a format asked for the report view: its columns and rows too */
+    size_t want;   /* columns */
+    int pending;   /* text/lens hold a row fetched but not fed: the next run's first */
     const char *text[NCOLS];
     size_t lens[NCOLS];
+} row_source;
+
+static dr_status rows_open(row_source *src, const dr_runner *r, dr_db *db, const char *const *run_ids, size_t n,
+                           dr_error *err)
+{
+    *src = (row_source){.with_view = dr_output_plan_wants_view(r->plan)};
+    src->want = src->with_view ? NCOLS : DR_REPORT_NCOLS;
+    dr_status st = src->with_view ? dr_view_read_rows(db, run_ids, n, &src->cur, err)
+                                  : dr_store_read_runs(db, NULL, run_ids, n, &src->cur, err);
+    if (st == DR_OK && dr_cursor_ncols(src->cur) != src->want)
+        st = dr_fail(err, DR_EINTERNAL, "the report query returned %zu columns, expected %zu",
+                     dr_cursor_ncols(src->cur), src->want);
+    return st;
+}
+
+/* Every row was fed to its run: nothing pending, nothing left. */
+static dr_status rows_end(row_source *src, dr_error *err)
+{
+    int has = src->pending;
+    dr_status st = has ? DR_OK : dr_cursor_next(src->cur, &has, src->text, src->lens, err);
+    if (st == DR_OK && has)
+        st = dr_fail(err, DR_EINTERNAL, "the read-back returned a row of run %s out of order",
+                     src->text[0] ? src->text[0] : "NULL");
+    return st;
+}
+
+static void rows_close(row_source *src)
+{
+    dr_cursor_close(src->cur);
+    src->cur = NULL;
+}
+
+/* Hand each row of the run from @p src to every format: the fact rows, and when a format
+   asked for the report view, the view's columns and its gone and total rows too. Stops at
+   the first row of another run (the next one's, left pending). */
+static dr_status feed(run_ctx *ctx, row_source *src, long *nrows, dr_error *err)
+{
+    double t_read = 0, t_write = 0, t;
     dr_value values[NCOLS];
+    dr_status st = DR_OK;
+    *nrows = 0;
     for (;;) {
-        int has = 0;
+        int has = src->pending;
         if ((st = dr_interrupt_check(ctx->r->intr, err)) != DR_OK)
             break;
         t = dr_log_now_ms();
-        st = dr_cursor_next(cur, &has, text, lens, err);
+        if (!has)
+            st = dr_cursor_next(src->cur, &has, src->text, src->lens, err);
         t_read += dr_log_now_ms() - t;
-        if (st != DR_OK || !has)
+        src->pending = st == DR_OK && has;
+        if (!src->pending || src->text[0] == NULL || strcmp(src->text[0], ctx->meta.run_id) != 0)
             break;
-        for (size_t c = 0; c < want && st == DR_OK; c++)
-            st = dr_value_from_text(&dr_report_all_columns[c], text[c], lens[c], &values[c], err);
-        int is_fact = !with_view || (text[DR_REPORT_NCOLS] && strcmp(text[DR_REPORT_NCOLS], DR_ROW_PRINCIPAL) == 0);
+        src->pending = 0;
+        for (size_t c = 0; c < src->want && st == DR_OK; c++)
+            st = dr_value_from_text(&dr_report_all_columns[c], src->text[c], src->lens[c], &values[c], err);
+        const char *kind = src->text[DR_REPORT_NCOLS];
+        int is_fact = !src->with_view || (kind && strcmp(kind, DR_ROW_PRINCIPAL) == 0);
         t = dr_log_now_ms();
         if (st == DR_OK)
             st = dr_output_row(ctx->files, values, is_fact, err);
@@ -171,13 +204,11 @@ static dr_status feed(run_ctx *ctx, long *nrows, dr_error *err)
             break;
         *nrows += is_fact;
     }
-    dr_cursor_close(cur);
     dr_log_msg(ctx->r->log, DR_LOG_DEBUG, "read back: %.1f ms (%ld rows; the plugins took %.1f ms of the "
                "write)", t_read, *nrows, t_write);
     return st;
 }
 
-/* Everything after the fact rows exist: feed, finish, commit or roll back, publish. */
 /* After the publish: every destination of the runner, with the files in place. */
 static dr_status deliver(run_ctx *ctx, dr_error *err)
 {
@@ -198,23 +229,44 @@ static dr_status deliver(run_ctx *ctx, dr_error *err)
     return st;
 }
 
-/* The run's files: staged, fed from one read-back, finished (synced). With @p own_cleanup,
-   a second signal meanwhile removes them (a batch sets one cleanup for all its runs). */
-static dr_status stage_files(run_ctx *ctx, int own_cleanup, dr_error *err)
+/* The run's files: staged, fed from @p src (NULL: a read-back of this run alone), finished
+   (synced, or left to the batch's one sync). With @p own_cleanup, a second signal
+   meanwhile removes them (a batch sets one cleanup for all its runs). */
+static dr_status stage_files(run_ctx *ctx, row_source *src, int own_cleanup, int sync, dr_error *err)
 {
     dr_name_vars v = {DR_REPORT_NAME, ctx->meta.tenant, ctx->meta.period_label, ctx->meta.from_c,
                       ctx->meta.to_c, ctx->meta.run_id, ctx->meta.generated_c, NULL};
+    row_source own = {0};
+    const char *id = ctx->meta.run_id;
     dr_view_to_report_view(&ctx->view, &ctx->rview);
     dr_status st = dr_output_begin(ctx->r->plan, &v, &ctx->info, &ctx->rview, &ctx->files, err);
     if (ctx->files && own_cleanup)
         dr_interrupt_set_cleanup(ctx->r->intr, remove_staged, ctx->files);
+    if (st == DR_OK && src == NULL && (st = rows_open(&own, ctx->r, ctx->db, &id, 1, err)) == DR_OK)
+        src = &own;
     if (st == DR_OK)
-        st = feed(ctx, &ctx->nrows, err);
+        st = feed(ctx, src, &ctx->nrows, err);
+    if (st == DR_OK && src == &own)
+        st = rows_end(&own, err);
+    rows_close(&own);
     if (st == DR_OK)
-        st = dr_output_finish(ctx->files, err);
+        st = dr_output_finish(ctx->files, sync, err);
     if (st == DR_OK)
         st = dr_interrupt_check(ctx->r->intr, err);
     dr_log_phase(ctx->r->log, "write", &ctx->t0);
+    return st;
+}
+
+/* After the commit (or the --no-persist rollback): the run id, the files in place (the
+   directory synced, or left to the batch's one sync). */
+static dr_status publish_files(run_ctx *ctx, const char *done, int sync_dir, dr_error *err)
+{
+    const dr_log *log = ctx->r->log;
+    ctx->published = 1;
+    dr_log_result(log, ctx->meta.run_id);
+    dr_log_msg(log, DR_LOG_INFO, "run %s: %ld rows %s", ctx->meta.run_id, ctx->nrows, done);
+    dr_status st = dr_output_publish(ctx->files, ctx->meta.run_id, sync_dir, log, err);
+    dr_log_phase(log, "publish", &ctx->t0);
     return st;
 }
 
@@ -222,12 +274,7 @@ static dr_status stage_files(run_ctx *ctx, int own_cleanup, dr_error *err)
    deliveries. */
 static dr_status publish(run_ctx *ctx, const char *done, dr_error *err)
 {
-    const dr_log *log = ctx->r->log;
-    ctx->published = 1;
-    dr_log_result(log, ctx->meta.run_id);
-    dr_log_msg(log, DR_LOG_INFO, "run %s: %ld rows %s", ctx->meta.run_id, ctx->nrows, done);
-    dr_status st = dr_output_publish(ctx->files, ctx->meta.run_id, log, err);
-    dr_log_phase(log, "publish", &ctx->t0);
+    dr_status st = publish_files(ctx, done, 1, err);
     if (st == DR_OK && ctx->r->deliveries) /* never with --no-persist (refused by the CLI) */
         st = deliver(ctx, err);
     return st;
@@ -235,7 +282,7 @@ static dr_status publish(run_ctx *ctx, const char *done, dr_error *err)
 
 static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, dr_error *err)
 {
-    dr_status st = stage_files(ctx, 1, err);
+    dr_status st = stage_files(ctx, NULL, 1, 1, err);
     if (st != DR_OK)
         return st;
     if (commit)
@@ -338,6 +385,35 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
     return dr_run_execute_outcome(r, req, &outcome, err);
 }
 
+/* What a run and a batch start with, on @p ctx for @p tenant: the zone checked, the
+   principals as text, the connection (checked), the zone applied, the period's bounds
+   with a run id, and its comparison period with a run id and both periods in words. */
+static dr_status start_period(run_ctx *ctx, const dr_run_request *req, const char *tenant, dr_error *err)
+{
+    dr_runner *r = ctx->r;
+    dr_period_request preq = {req->has_range, &req->period, &req->from, &req->to, req->tz};
+    const char *compare = req->view.compare ? req->view.compare : "previous";
+    snprintf(ctx->meta.tenant, sizeof ctx->meta.tenant, "%s", tenant);
+    snprintf(ctx->meta.tz, sizeof ctx->meta.tz, "%s", req->tz);
+    if (r->zone.name == NULL || strcmp(r->zone.name, req->tz) != 0)
+        r->zone = (dr_zone){.name = req->tz};
+    dr_status st = dr_tz_check(req->tz, err);
+    if (st == DR_OK)
+        st = dr_run_principals_text(&ctx->meta, req, err);
+    if (st == DR_OK)
+        st = connect_checked(ctx, err);
+    if (st == DR_OK)
+        st = dr_zone_apply(ctx->db, &r->zone, err);
+    if (st == DR_OK)
+        st = dr_period_resolve(ctx->db, &preq, &ctx->meta, err);
+    if (st == DR_OK)
+        st = dr_view_resolve(ctx->db, &preq, &ctx->meta, compare, &ctx->view, err);
+    if (st == DR_OK && strcmp(ctx->view.compare, "none") == 0 && strcmp(compare, "none") != 0)
+        dr_log_msg(r->log, DR_LOG_INFO, "no comparison period: the period before %s cannot be represented",
+                   ctx->meta.start);
+    return st;
+}
+
 dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run_outcome *outcome,
                                  dr_error *err)
 {
@@ -346,20 +422,7 @@ dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run
     int found = 0;
     *outcome = DR_RUN_DONE;
     int explicit = !req->all_principals;
-    dr_period_request preq = {req->has_range, &req->period, &req->from, &req->to, req->tz};
-    snprintf(ctx.meta.tenant, sizeof ctx.meta.tenant, "%s", req->tenant);
-    snprintf(ctx.meta.tz, sizeof ctx.meta.tz, "%s", req->tz);
-    if (r->zone.name == NULL || strcmp(r->zone.name, req->tz) != 0)
-        r->zone = (dr_zone){.name = req->tz};
-    dr_status st = dr_tz_check(req->tz, err);
-    if (st == DR_OK)
-        st = dr_run_principals_text(&ctx.meta, req, err);
-    if (st == DR_OK)
-        st = connect_checked(&ctx, err);
-    if (st == DR_OK)
-        st = dr_zone_apply(ctx.db, &r->zone, err);
-    if (st == DR_OK)
-        st = dr_period_resolve(ctx.db, &preq, &ctx.meta, err);
+    dr_status st = start_period(&ctx, req, req->tenant, err);
     if (st == DR_OK)
         st = claim(&ctx, req, outcome, err);
     if (st == DR_OK && req->skip_existing)
@@ -369,13 +432,6 @@ dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run
         st = reuse_existing(&ctx, existing, outcome, err);
         goto done;
     }
-    if (st == DR_OK)
-        st = dr_view_resolve(ctx.db, &preq, &ctx.meta, req->view.compare ? req->view.compare : "previous",
-                             &ctx.view, err);
-    if (st == DR_OK && strcmp(ctx.view.compare, "none") == 0 && req->view.compare &&
-        strcmp(req->view.compare, "none") != 0)
-        dr_log_msg(r->log, DR_LOG_INFO, "no comparison period: the period before %s cannot be represented",
-                   ctx.meta.start);
     if (st == DR_OK)
         info_from_meta(&ctx);
     if (st == DR_OK)
@@ -403,150 +459,329 @@ done:
 
 /* ---- a batch of a job's tenants ------------------------------------------------------ */
 
-/* The staged files of a batch's runs, for a second signal. */
-typedef struct batch_staged {
+/* A batch: one run_ctx per tenant on one connection (ctx[0]'s), and the runs it takes. */
+typedef struct batch {
     run_ctx *ctx;
     size_t n;
-} batch_staged;
+    const dr_run_meta **metas; /* of the k runs taken, in tenant order */
+    const dr_view_meta **views;
+    const char **compare_ids;
+    size_t *which; /* metas[j] is ctx[which[j]] */
+    size_t k;
+    int compare; /* the period has a comparison period */
+    dr_batch_state *state;  /* per tenant, the caller's */
+    dr_run_meta *saved;     /* per tenant: --skip-existing found this saved run (run_id ""
+                               when not), its files in place */
+} batch;
 
 static void remove_staged_batch(void *p)
 {
-    const batch_staged *b = p;
+    const batch *b = p;
     for (size_t i = 0; i < b->n; i++)
         if (b->ctx[i].files)
             dr_output_files_remove_staged(b->ctx[i].files);
 }
 
-/* Tenant @p i of a batch up to its run header: bounds and run id, the claim (tried), the
-   --skip-existing check, the comparison period, the headers. *@p take 0: leave it to a
-   run of its own (claimed by another session, or saved already). */
-static dr_status batch_prepare(run_ctx *c, const dr_run_request *req, const char *tenant, int *take,
-                               dr_error *err)
+/* Every tenant's run as ctx[0]'s, with run ids of its own (made here: no round trip). */
+static dr_status batch_clone(batch *b, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1], dr_error *err)
 {
-    dr_period_request preq = {req->has_range, &req->period, &req->from, &req->to, req->tz};
-    int explicit = !req->all_principals, taken = 0, found = 0;
-    char existing[64] = "";
-    *take = 0;
-    snprintf(c->meta.tenant, sizeof c->meta.tenant, "%s", tenant);
-    snprintf(c->meta.tz, sizeof c->meta.tz, "%s", req->tz);
-    dr_status st = dr_run_principals_text(&c->meta, req, err);
-    if (st == DR_OK)
-        st = dr_period_resolve(c->db, &preq, &c->meta, err);
-    if (st == DR_OK)
-        st = dr_store_try_lock(c->db, &c->meta, &taken, err);
-    if (st == DR_OK && taken && req->skip_existing)
-        st = dr_store_find_existing(c->db, &c->meta, explicit, req->period_text, existing, sizeof existing, &found,
-                                    err);
-    if (st != DR_OK || !taken || found)
-        return st;
-    st = dr_view_resolve(c->db, &preq, &c->meta, req->view.compare ? req->view.compare : "previous", &c->view, err);
-    if (st == DR_OK) {
-        info_from_meta(c);
-        dr_view_prepare(&c->meta, &req->view, &c->view);
-        st = dr_store_insert_run(c->db, &c->meta, explicit, req->period_text, dr_output_plan_formats(c->r->plan),
-                                 err);
+    run_ctx *c0 = &b->ctx[0];
+    dr_status st = DR_OK;
+    for (size_t i = 0; i < b->n && st == DR_OK; i++) {
+        run_ctx *c = &b->ctx[i];
+        if (i) {
+            *c = (run_ctx){.r = c0->r, .db = c0->db, .kept = 1, .t0 = c0->t0, .meta = c0->meta, .view = c0->view};
+            c->meta.principals = NULL;
+            snprintf(c->meta.tenant, sizeof c->meta.tenant, "%s", tenants[i]);
+            st = dr_run_principals_text(&c->meta, req, err);
+        }
+        if (st == DR_OK)
+            st = dr_uuid_random(c->meta.run_id, err);
+        if (st == DR_OK && b->compare)
+            st = dr_uuid_random(c->view.compare_run_id, err);
     }
-    if (st == DR_OK && strcmp(c->view.compare, "none") != 0)
-        st = dr_view_insert_comparison_run(c->db, &c->meta, &c->view, err);
-    *take = st == DR_OK;
     return st;
 }
 
-dr_status dr_run_execute_batch(dr_runner *r, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1],
-                               size_t n, int *done,
-                               void (*published)(void *ctx, size_t i, dr_status st, const dr_error *err),
-                               void *pctx, dr_error *err)
+/* The paths of saved run @p m's files into @p paths (NULL: only counted); the missing ones. */
+static dr_status saved_files(const dr_runner *r, const dr_run_meta *m, char (*paths)[4352], size_t *missing,
+                             dr_error *err)
 {
-    run_ctx *ctx = calloc(n ? n : 1, sizeof *ctx);
-    const dr_run_meta **metas = calloc(n ? n : 1, sizeof *metas);
-    const char **compare_ids = calloc(n ? n : 1, sizeof *compare_ids);
-    batch_staged staged = {ctx, n};
-    size_t k = 0, first = 0;
-    long rows = 0, compare_rows = 0;
-    int compare = 0, committed = 0;
-    double t0 = dr_log_now_ms();
-    dr_status st = ctx && metas && compare_ids ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        done[i] = 0;
-    if (r->zone.name == NULL || strcmp(r->zone.name, req->tz) != 0)
-        r->zone = (dr_zone){.name = req->tz};
-    if (st == DR_OK)
-        st = dr_tz_check(req->tz, err);
-    if (st == DR_OK) {
-        ctx[0] = (run_ctx){.r = r, .t0 = t0};
-        st = connect_checked(&ctx[0], err);
+    dr_name_vars v = {DR_REPORT_NAME, m->tenant, m->period_label, m->from_c, m->to_c, m->run_id,
+                      m->generated_c, NULL};
+    char one[4352];
+    dr_status st = DR_OK;
+    *missing = 0;
+    for (size_t f = 0; st == DR_OK && f < dr_output_plan_count(r->plan) && f < DR_MAX_FORMATS; f++) {
+        int exists = 0;
+        st = dr_output_plan_file(r->plan, f, &v, paths ? paths[f] : one, sizeof one, &exists, err);
+        *missing += st == DR_OK && !exists;
     }
+    return st;
+}
+
+/* --skip-existing found saved runs b->saved[i].run_id for the tenants of @p idx[0..n):
+   their headers with one statement, then their files looked for; a tenant whose files are
+   all in place is skipped here, the others are left to a run of their own (which exports
+   the missing files again). */
+static dr_status batch_saved(batch *b, const size_t *idx, size_t n, dr_error *err)
+{
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    dr_run_meta **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    char (*copy)[64] = calloc(n ? n : 1, sizeof *copy);
+    dr_status st = ids && ptrs && copy ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
+    for (size_t j = 0; st == DR_OK && j < n; j++) {
+        memcpy(copy[j], b->saved[idx[j]].run_id, sizeof copy[j]);
+        ids[j] = copy[j];
+        ptrs[j] = &b->saved[idx[j]];
+    }
+    if (st == DR_OK && n)
+        st = dr_store_read_headers(b->ctx[0].db, ids, n, ptrs, err);
+    for (size_t j = 0; st == DR_OK && j < n; j++) {
+        size_t missing = 0;
+        st = saved_files(b->ctx[0].r, ptrs[j], NULL, &missing, err);
+        if (st == DR_OK && missing)
+            ptrs[j]->run_id[0] = '\0'; /* exported again by a run of its own */
+    }
+    free(ids);
+    free(ptrs);
+    free(copy);
+    return st;
+}
+
+/* The claims of all tenants (tried, one statement), then --skip-existing's lookup of the
+   ones taken (one statement, after the claims): the runs to make here go to b->metas; a
+   tenant another session holds is DR_BATCH_BUSY, one saved already with its files in place
+   is skipped (b->existing), one saved with files missing is left to a run of its own. */
+static dr_status batch_select(batch *b, const dr_run_request *req, dr_error *err)
+{
+    const dr_run_meta **all = calloc(b->n, sizeof *all);
+    int *taken = calloc(b->n, sizeof *taken);
+    char (*existing)[64] = calloc(b->n, sizeof *existing);
+    size_t *saved = calloc(b->n, sizeof *saved), nt = 0, ns = 0;
+    dr_status st = all && taken && existing && saved ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
+    for (size_t i = 0; st == DR_OK && i < b->n; i++)
+        all[i] = &b->ctx[i].meta;
     if (st == DR_OK)
-        st = dr_zone_apply(ctx[0].db, &r->zone, err);
-    for (size_t i = 0; st == DR_OK && i < n; i++) {
-        if (i) /* the batch's one connection, closed with ctx[0] */
-            ctx[i] = (run_ctx){.r = r, .db = ctx[0].db, .kept = 1, .t0 = t0};
-        int take = 0;
-        st = batch_prepare(&ctx[i], req, tenants[i], &take, err);
-        if (st != DR_OK || !take)
+        st = dr_store_try_locks(b->ctx[0].db, all, b->n, taken, err);
+    for (size_t i = 0; st == DR_OK && i < b->n; i++)
+        if (taken[i])
+            all[nt++] = &b->ctx[i].meta; /* all[0..nt): the taken ones, in order */
+    if (st == DR_OK && nt && req->skip_existing)
+        st = dr_store_find_existing_runs(b->ctx[0].db, all, nt, !req->all_principals, req->period_text, existing,
+                                         err);
+    for (size_t i = 0, t = 0; st == DR_OK && i < b->n; i++) {
+        if (!taken[i]) {
+            b->state[i] = DR_BATCH_BUSY;
             continue;
-        int with = strcmp(ctx[i].view.compare, "none") != 0;
-        if (k && with != compare) /* the same period for all: cannot happen, but say so if it does */
-            st = dr_fail(err, DR_EINTERNAL, "the tenants of a batch have different comparison periods");
-        compare = with;
-        if (k == 0)
-            first = i;
-        metas[k] = &ctx[i].meta;
-        compare_ids[k++] = ctx[i].view.compare_run_id;
-        done[i] = 1;
+        }
+        if (existing[t][0] != '\0') {
+            memcpy(b->saved[i].run_id, existing[t++], sizeof existing[0]);
+            saved[ns++] = i;
+            continue;
+        }
+        t++;
+        run_ctx *c = &b->ctx[i];
+        dr_view_prepare(&c->meta, &req->view, &c->view);
+        info_from_meta(c);
+        b->which[b->k] = i;
+        b->compare_ids[b->k] = c->view.compare_run_id;
+        b->views[b->k] = &c->view;
+        b->metas[b->k++] = &c->meta;
     }
-    if (st == DR_OK && k)
-        st = dr_store_compute_runs(ctx[0].db, metas, compare ? compare_ids : NULL, k,
-                                   compare ? ctx[first].view.compare_start : NULL,
-                                   compare ? ctx[first].view.compare_end : NULL,
-                                   !req->all_principals, &rows, &compare_rows, err);
-    for (size_t i = 0; st == DR_OK && i < n; i++)
-        if (done[i])
-            st = dr_view_store_names(ctx[i].db, &ctx[i].meta, &req->view, &ctx[i].view, err);
+    if (st == DR_OK && ns)
+        st = batch_saved(b, saved, ns, err);
+    free(all);
+    free(taken);
+    free(existing);
+    free(saved);
+    return st;
+}
+
+/* The tenants found saved with their files in place: their result lines (the saved run's
+   id and files), each told to @p published as skipped. */
+static void batch_skipped(batch *b, dr_run_published published, void *pctx)
+{
+    const dr_runner *r = b->ctx[0].r;
+    char paths[DR_MAX_FORMATS][4352];
+    for (size_t i = 0; i < b->n; i++) {
+        const dr_run_meta *m = &b->saved[i];
+        size_t missing = 0;
+        dr_error e = {0};
+        if (m->run_id[0] == '\0')
+            continue;
+        b->state[i] = DR_BATCH_DONE;
+        dr_status st = saved_files(r, m, paths, &missing, &e);
+        if (st == DR_OK) {
+            dr_log_result(r->log, m->run_id);
+            for (size_t f = 0; f < dr_output_plan_count(r->plan) && f < DR_MAX_FORMATS; f++)
+                dr_log_result(r->log, paths[f]);
+            dr_log_msg(r->log, DR_LOG_INFO, "tenant %s: run %s is saved already with the same options and its files "
+                       "are in place (--skip-existing): nothing computed", m->tenant, m->run_id);
+        }
+        if (published)
+            published(pctx, i, DR_RUN_SKIPPED, st, &e);
+    }
+}
+
+/* The runs taken: their headers, the comparison runs' headers, their facts and totals, the
+   names and view rows: one statement each (the names queries, when configured, per tenant). */
+static dr_status batch_store(batch *b, const dr_run_request *req, long *rows, long *compare_rows, dr_error *err)
+{
+    dr_db *db = b->ctx[0].db;
+    int explicit = !req->all_principals;
+    const dr_view_meta *v0 = b->views[0];
+    dr_status st = dr_store_insert_runs(db, b->metas, b->k, explicit, req->period_text,
+                                        dr_output_plan_formats(b->ctx[0].r->plan), err);
+    if (st == DR_OK && b->compare)
+        st = dr_view_insert_comparison_runs(db, b->metas, b->views, b->k, err);
+    if (st == DR_OK)
+        st = dr_store_compute_runs(db, b->metas, b->compare ? b->compare_ids : NULL, b->k,
+                                   b->compare ? v0->compare_start : NULL, b->compare ? v0->compare_end : NULL,
+                                   explicit, rows, compare_rows, err);
+    for (size_t j = 0; st == DR_OK && j < b->k; j++)
+        st = dr_view_fetch_names(db, b->metas[j], &req->view, &b->ctx[b->which[j]].view, err);
+    if (st == DR_OK)
+        st = dr_view_insert_views(db, b->metas, b->views, b->k, err);
+    return st;
+}
+
+/* Every run's files staged from one read-back of all of them, then synced together: one
+   syncfs where it works, else each run's files. */
+static dr_status batch_stage(batch *b, dr_error *err)
+{
+    row_source src = {0};
+    const char **ids = calloc(b->k ? b->k : 1, sizeof *ids);
+    int synced = 0;
+    dr_status st = ids ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
+    for (size_t j = 0; st == DR_OK && j < b->k; j++)
+        ids[j] = b->metas[j]->run_id;
+    if (st == DR_OK && b->k)
+        st = rows_open(&src, b->ctx[0].r, b->ctx[0].db, ids, b->k, err);
+    for (size_t j = 0; st == DR_OK && j < b->k; j++) {
+        run_ctx *c = &b->ctx[b->which[j]];
+        c->t0 = dr_log_now_ms();
+        st = stage_files(c, &src, 0, 0, err);
+    }
+    if (st == DR_OK && b->k)
+        st = rows_end(&src, err);
+    rows_close(&src);
+    free(ids);
+    if (st == DR_OK && b->k)
+        st = dr_output_plan_syncfs(b->ctx[0].r->plan, &synced, err);
+    for (size_t j = 0; st == DR_OK && !synced && j < b->k; j++)
+        st = dr_output_files_sync(b->ctx[b->which[j]].files, err);
+    return st;
+}
+
+/* After the commit: every run's files in place, the directory synced once, then each
+   run's deliveries, @p published told of each. */
+static void batch_publish(batch *b, dr_run_published published, void *pctx)
+{
+    dr_status *pst = calloc(b->k ? b->k : 1, sizeof *pst);
+    dr_error *perr = calloc(b->k ? b->k : 1, sizeof *perr);
+    dr_error dir_err = {0};
+    if (pst == NULL || perr == NULL) { /* cannot even say how each went: say it for each */
+        dr_error e = {0};
+        dr_fail(&e, DR_ENOMEM, "out of memory after the commit: the runs are saved; rebuild their files with "
+                "'dynoreport export --run-id RUN_ID'");
+        for (size_t j = 0; j < b->k; j++)
+            if (published)
+                published(pctx, b->which[j], DR_RUN_DONE, DR_ENOMEM, &e);
+        goto cleanup;
+    }
+    for (size_t j = 0; j < b->k; j++) {
+        run_ctx *c = &b->ctx[b->which[j]];
+        c->t0 = dr_log_now_ms();
+        pst[j] = publish_files(c, "written", 0, &perr[j]);
+    }
+    dr_status dst = dr_output_plan_sync_dir(b->ctx[0].r->plan, NULL, &dir_err);
+    for (size_t j = 0; j < b->k; j++) {
+        run_ctx *c = &b->ctx[b->which[j]];
+        if (pst[j] == DR_OK && dst != DR_OK) {
+            pst[j] = dst;
+            perr[j] = dir_err;
+        }
+        if (pst[j] == DR_OK && c->r->deliveries)
+            pst[j] = deliver(c, &perr[j]);
+        if (published)
+            published(pctx, b->which[j], DR_RUN_DONE, pst[j], &perr[j]);
+    }
+cleanup:
+    free(pst);
+    free(perr);
+}
+
+static void batch_free(batch *b, dr_status st)
+{
+    for (size_t i = b->n; b->ctx && i-- > 1;)
+        if (b->ctx[i].r)
+            ctx_free(&b->ctx[i], 1);
+    if (b->ctx && b->ctx[0].r)
+        ctx_free(&b->ctx[0], st == DR_OK);
+    free(b->ctx);
+    free(b->metas);
+    free(b->views);
+    free(b->compare_ids);
+    free(b->which);
+    free(b->saved);
+}
+
+dr_status dr_run_execute_batch(dr_runner *r, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1],
+                               size_t n, dr_batch_state *state, dr_run_published published, void *pctx,
+                               dr_error *err)
+{
+    size_t m = n ? n : 1;
+    batch b = {.ctx = calloc(m, sizeof *b.ctx), .n = n, .metas = calloc(m, sizeof *b.metas),
+               .views = calloc(m, sizeof *b.views), .compare_ids = calloc(m, sizeof *b.compare_ids),
+               .which = calloc(m, sizeof *b.which), .state = state, .saved = calloc(m, sizeof *b.saved)};
+    long rows = 0, compare_rows = 0;
+    for (size_t i = 0; i < n; i++)
+        state[i] = DR_BATCH_ALONE;
+    dr_status st = b.ctx && b.metas && b.views && b.compare_ids && b.which && b.saved
+                       ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
+    if (st != DR_OK || n == 0)
+        goto cleanup;
+    b.ctx[0] = (run_ctx){.r = r, .t0 = dr_log_now_ms()};
+    st = start_period(&b.ctx[0], req, tenants[0], err);
+    b.compare = st == DR_OK && strcmp(b.ctx[0].view.compare, "none") != 0;
+    if (st == DR_OK)
+        st = batch_clone(&b, req, tenants, err);
+    if (st == DR_OK)
+        st = batch_select(&b, req, err);
+    if (st == DR_OK && b.k)
+        st = batch_store(&b, req, &rows, &compare_rows, err);
     if (st == DR_OK)
         st = dr_interrupt_check(r->intr, err);
     dr_log_msg(r->log, DR_LOG_DEBUG, "batch: %zu of %zu tenants computed with one statement (%ld fact rows, %ld of "
-               "the comparison period)", k, n, rows, compare_rows);
+               "the comparison period)", b.k, n, rows, compare_rows);
     if (st == DR_OK)
-        dr_log_phase(r->log, "compute", &ctx[0].t0);
-    dr_interrupt_set_cleanup(r->intr, remove_staged_batch, &staged);
-    for (size_t i = 0; st == DR_OK && i < n; i++)
-        if (done[i]) {
-            ctx[i].t0 = dr_log_now_ms();
-            st = stage_files(&ctx[i], 0, err);
-        }
-    if (ctx && ctx[0].r)
-        ctx[0].t0 = dr_log_now_ms();
-    if (st == DR_OK && k)
-        st = dr_db_commit(ctx[0].db, err);
-    else if (ctx && ctx[0].db)
-        dr_db_rollback(ctx[0].db); /* a failure, or only the claims of tenants left to runs of their own */
-    committed = st == DR_OK && k;
+        dr_log_phase(r->log, "compute", &b.ctx[0].t0);
+    dr_interrupt_set_cleanup(r->intr, remove_staged_batch, &b);
+    if (st == DR_OK)
+        st = batch_stage(&b, err);
+    b.ctx[0].t0 = dr_log_now_ms();
+    if (st == DR_OK && b.k)
+        st = dr_db_commit(b.ctx[0].db, err);
+    else if (b.ctx[0].db)
+        dr_db_rollback(b.ctx[0].db); /* a failure, or only the claims of tenants skipped or left to others */
+    int committed = st == DR_OK && b.k;
     if (committed) {
-        dr_log_phase(r->log, "commit", &ctx[0].t0);
-        for (size_t i = 0; i < n; i++)
-            if (done[i]) {
-                dr_error e = {0};
-                ctx[i].t0 = dr_log_now_ms();
-                dr_status pst = publish(&ctx[i], "written", &e);
-                if (published)
-                    published(pctx, i, pst, &e);
-            }
+        dr_log_phase(r->log, "commit", &b.ctx[0].t0);
+        for (size_t j = 0; j < b.k; j++)
+            state[b.which[j]] = DR_BATCH_DONE;
+        batch_publish(&b, published, pctx);
+    } else {
+        st = interrupted_wins(&b.ctx[0], st, err); /* after the commit the runs are saved: done */
     }
+    if (st == DR_OK)
+        batch_skipped(&b, published, pctx);
+    dr_interrupt_set_cleanup(r->intr, NULL, NULL);
+cleanup:
     if (st != DR_OK)
         for (size_t i = 0; i < n; i++)
-            done[i] = 0;
-    if (ctx && ctx[0].r)
-        st = interrupted_wins(&ctx[0], st, err);
-    dr_interrupt_set_cleanup(r->intr, NULL, NULL);
-    for (size_t i = n; ctx && i-- > 1;)
-        if (ctx[i].r)
-            ctx_free(&ctx[i], 1);
-    if (ctx && ctx[0].r)
-        ctx_free(&ctx[0], st == DR_OK);
-    free(ctx);
-    free(metas);
-    free(compare_ids);
+            state[i] = DR_BATCH_ALONE;
+    batch_free(&b, st);
     return st;
 }
 

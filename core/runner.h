@@ -85,23 +85,36 @@ dr_status dr_run_execute(dr_runner *r, const dr_run_request *req, dr_error *err)
 dr_status dr_run_execute_outcome(dr_runner *r, const dr_run_request *req, dr_run_outcome *outcome,
                                  dr_error *err);
 
+/** What became of a tenant of a batch (dr_run_execute_batch). */
+typedef enum dr_batch_state {
+    DR_BATCH_ALONE = 0, /**< not done here: run it on its own (every tenant when the batch failed) */
+    DR_BATCH_DONE,      /**< computed and saved, or found saved with its files in place; told to published */
+    DR_BATCH_BUSY       /**< claimed by another session: try it again later */
+} dr_batch_state;
+
+/** Told of each tenant @p i done by a batch, right after its result lines: @p oc DR_RUN_DONE
+    (computed; @p st its publish and deliveries) or DR_RUN_SKIPPED (--skip-existing). */
+typedef void (*dr_run_published)(void *ctx, size_t i, dr_run_outcome oc, dr_status st, const dr_error *err);
+
 /**
- * Several tenants of a job for the same period in one transaction, set-based: for each of
- * @p tenants[0..n) whose run's lock this session gets (tried) and that --skip-existing
- * does not find saved, a run header, then the facts and totals of all of them (and of
- * their comparison periods) with one statement, the names and view rows, every file
- * staged; then one commit and each tenant's files put in place and delivered, @p published
- * told of each (its status: a failure after the commit is that tenant's alone, its run
- * saved). @p done[i] says whether tenant i was done here; the others (claimed by another
- * session, saved already) are left to runs of their own. Any failure before the commit
- * (a tenant's numbers do not fit, a file of one cannot be created, a lost connection)
- * rolls the whole batch back and is returned with every done[i] 0: run each tenant on its
- * own then, so that the failure stays with its tenant.
+ * Several tenants of a job for the same period in one transaction, set-based: the period
+ * and its comparison resolved once, run ids made here, the claims of all @p tenants[0..n)
+ * tried with one statement and --skip-existing's lookup with one more; for the tenants
+ * taken and not saved already, their run headers, comparison headers, facts and totals
+ * (of both periods), names and view rows, one statement each (names queries per tenant),
+ * one read-back of all of them feeding every file, one sync of the staged files; then one
+ * commit, each tenant's files put in place, the directory synced once, each tenant's
+ * deliveries, @p published told of each (a failure after the commit is that tenant's
+ * alone, its run saved). A tenant saved already with its files in place is skipped (its
+ * result lines, @p published told). @p state[i] says what became of tenant i. Any failure
+ * before the commit (a tenant's numbers do not fit, a file of one cannot be created, a
+ * lost connection) rolls the whole batch back and is returned with every state
+ * DR_BATCH_ALONE: run each tenant on its own then, so that the failure stays with its
+ * tenant.
  */
 dr_status dr_run_execute_batch(dr_runner *r, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1],
-                               size_t n, int *done,
-                               void (*published)(void *ctx, size_t i, dr_status st, const dr_error *err),
-                               void *pctx, dr_error *err);
+                               size_t n, dr_batch_state *state, dr_run_published published, void *pctx,
+                               dr_error *err);
 
 /** "all" or the comma list TYPE:UUID of @p req's principals into m->principals (malloc'd). */
 dr_status dr_run_principals_text(dr_run_meta *m, const dr_run_request *req, dr_error *err);

@@ -1,4 +1,6 @@
--- Read the fact rows of one run back, in the order of the contract, as text.
+-- Read the fact rows of one or more runs back (:run_ids, an array literal; a job's batch
+-- reads all its runs with this one statement), run after run in the array's order, each
+-- run's rows in the order of the contract, as text.
 -- Timestamps are written in the session's TimeZone, which period_db.c sets to the
 -- report's zone for the transaction (dynoreport_iso8601 adds the offset).
 -- Every column is cast to a bounded varchar: psqlODBC describes text as 8190 characters
@@ -14,6 +16,6 @@ SELECT f.run_id::varchar(36), f.tenant_id::varchar(36), f.principal_type,
        f.deals_closed_lost_count::varchar(24), f.total_amount_won::varchar(24),
        f.avg_deal_size_won::varchar(24), f.avg_time_to_close_days::varchar(24),
        f.win_rate::varchar(24)
-FROM dyno_crm.report_rep_performance_fact f
-WHERE f.run_id = :run_id::uuid
-ORDER BY f.principal_type, f.principal_id
+FROM unnest(:run_ids::uuid[]) WITH ORDINALITY AS u(run_id, ord)
+JOIN dyno_crm.report_rep_performance_fact f ON f.run_id = u.run_id
+ORDER BY u.ord, f.principal_type, f.principal_id

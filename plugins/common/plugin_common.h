@@ -75,7 +75,8 @@ dr_plugin_status dr_pc_file_open(dr_pc_file *f, const dr_open_args *args, const 
 /** Record a failed write (its errno, the first one kept) and report it; the stream stays open. */
 dr_plugin_status dr_pc_file_write_failed(dr_pc_file *f, const dr_open_args *args, const char *kind);
 
-/** Flush, check, fsync and close @p f (its fp NULL afterwards in any case); report any error. */
+/** Flush, check and close @p f (its fp NULL afterwards in any case); report any error. The host
+    fsyncs the file after `end`. */
 dr_plugin_status dr_pc_file_close(dr_pc_file *f, const dr_open_args *args, const char *kind);
 
 /** Close @p f without checks (failure path: the host removes the temp file) and free its buffer. */

@@ -266,7 +266,7 @@ static void test_embedded(void)
     CU_ASSERT_STRING_EQUAL(dr_sql_schema_lock, "SELECT pg_advisory_xact_lock(7262610001)");
     CU_ASSERT_STRING_EQUAL(dr_sql_zone_set, "SELECT set_config('TimeZone', :tz, true)");
     CU_ASSERT(strstr(dr_sql_period_resolve, "'YYYYMMDD\"T\"HH24MISS\"Z\"'") != NULL);
-    CU_ASSERT(strstr(dr_sql_run_header_read, "\nFROM dyno_crm.report_run WHERE id = :run_id::uuid") != NULL);
+    CU_ASSERT(strstr(dr_sql_run_header_read, "\nFROM unnest(:run_ids::uuid[]) WITH ORDINALITY AS u(run_id, ord)\n") != NULL);
 }
 
 void dr_test_register(void)
