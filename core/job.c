@@ -406,11 +406,6 @@ static void work(worker *w)
     free(later);
 }
 
-static void report_here(void *ctx, size_t i, int oc, int exit_code, const dr_error *err)
-{
-    tally_add(ctx, i, oc, exit_code, err);
-}
-
 /* ---- --jobs N: forked workers, outcomes through a pipe each ------------------------- */
 
 /* One message of a worker: a tenant's outcome, then its result lines and error text. */
@@ -494,6 +489,36 @@ static void report_to_parent(void *ctx, size_t i, int oc, int exit_code, const d
         write_all(c->fd, msg, h.msg_len) != 0)
         c->broken = 1;
     c->len = 0;
+}
+
+/* --jobs 1, in this process: each tenant's result lines held as a worker's are, and put
+   in tenant order (a batch reports the tenants it settles before the ones it leaves). */
+typedef struct here_state {
+    child_state c;
+    tally *t;
+} here_state;
+
+static void report_here(void *ctx, size_t i, int oc, int exit_code, const dr_error *err)
+{
+    here_state *h = ctx;
+    tally *t = h->t;
+    char *text = NULL;
+    if (i < t->n && t->state[i] < 0 && t->lines[i] == NULL && !h->c.broken &&
+        (text = malloc(h->c.len + 1)) != NULL) {
+        memcpy(text, h->c.lines ? h->c.lines : "", h->c.len);
+        text[h->c.len] = '\0';
+        t->lines[i] = text;
+    } else if (i < t->n && t->state[i] < 0) { /* out of memory: printed now, out of order */
+        for (size_t k = 0, start = 0; k < h->c.len; k++)
+            if (h->c.lines[k] == '\n') {
+                h->c.lines[k] = '\0';
+                dr_log_result(t->log, h->c.lines + start);
+                start = k + 1;
+            }
+    }
+    h->c.len = 0;
+    h->c.broken = 0;
+    tally_add(t, i, oc, exit_code, err);
 }
 
 /* The body of a worker process: its own signal watcher (the parent forwards its
@@ -749,10 +774,24 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
     w.batch = ntenants / (njobs * 4);
     w.batch = w.batch < 1 ? 1 : w.batch > DR_JOB_BATCH_MAX ? DR_JOB_BATCH_MAX : w.batch;
     r->keep_connection = 1; /* one connection per worker, run after run */
-    if (njobs == 1)
-        work(&w); /* in this process, in tenant order */
-    else
+    if (njobs == 1) { /* in this process */
+        here_state h = {.c = {.fd = -1, .outer = r->log}, .t = &t};
+        dr_log log = {.verbosity = r->log->verbosity, .message = child_message, .result = child_result,
+                      .ctx = &h.c, .scope = r->log->scope};
+        const dr_log *outer = r->log;
+        if ((t.lines = calloc(t.n ? t.n : 1, sizeof *t.lines)) != NULL) {
+            w.ctx = &h;
+            r->log = &log;
+            work(&w);
+            r->log = outer;
+            flush_lines(&t, 1);
+        } else {
+            st = dr_fail(err, DR_ENOMEM, "out of memory");
+        }
+        free(h.c.lines);
+    } else {
         st = run_children(&w, &t, njobs, err);
+    }
     dr_runner_close(r);
     r->keep_connection = 0;
     summary(&t);

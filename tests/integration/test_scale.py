@@ -170,6 +170,30 @@ class JobScaleTests(ScaleCase):
         self.assertRegex(err, rf"0 done, {NTENANTS} skipped \(saved already; 1 of them exported again\)")
         self.assert_job_result(again, outdir, "Europe/Berlin")
 
+    def test_a_rerun_with_skip_existing_skips_inside_the_batches(self):
+        """A rerun with --skip-existing settles the saved tenants in their batches (one
+        claim statement, one lookup, one header read per batch; no run of their own), and
+        only the tenant with a missing file gets a run of its own that exports it again."""
+        outdir = self.make_dir()
+        cfg = self.job_config(outdir, "America/Sao_Paulo")
+        rc, first, err = self.job(cfg, "--jobs", "1")
+        self.assertEqual(rc, 0, err)
+        victim = self.tenants[7]
+        os.remove(os.path.join(outdir, f"rep_performance_{victim}_{PERIOD}.csv"))
+        rc, again, err = drtest.run_tool(["-v", "--config", cfg, "job", "all", "--jobs", "1", "--skip-existing"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(again, first, "the same run ids and paths, in tenant order")
+        size = NTENANTS // 4
+        self.assertEqual(re.findall(r"batch: (\d+) of (\d+) tenants computed with one statement", err),
+                         [("0", str(size))] * 4, err[-3000:])
+        in_batches = re.findall(r"job all: tenants \d+ to \d+ of \d+: tenant ([0-9a-f-]{36}): run [0-9a-f-]{36} is "
+                                r"saved already with the same options and its files are in place", err)
+        self.assertEqual(sorted(in_batches), sorted(t for t in self.tenants if t != victim), err[-3000:])
+        self.assertRegex(err, rf"job all: tenant 8 of {NTENANTS} \({victim}\): run [0-9a-f-]{{36}} is saved already "
+                              r"with the same options \(--skip-existing\); 1 of its 1 files missing: exporting it again")
+        self.assertRegex(err, rf"0 done, {NTENANTS} skipped \(saved already; 1 of them exported again\)")
+        self.assert_job_result(again, outdir, "America/Sao_Paulo")
+
     def test_dry_run_writes_nothing(self):
         outdir = self.make_dir()
         cfg = self.job_config(outdir, "Asia/Tokyo", "formats = csv,json\n")

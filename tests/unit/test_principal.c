@@ -185,6 +185,25 @@ static void test_principal_misc(void)
     CU_ASSERT_STRING_EQUAL(text, "GROUP:" EXAMPLE);
 }
 
+/* Random run ids: canonical lower-case version 4 UUIDs (what dr_uuid_parse accepts as
+   they are), the variant bits of RFC 4122, no two alike. */
+static void test_uuid_random(void)
+{
+    char seen[64][DR_UUID_LEN + 1];
+    for (size_t i = 0; i < COUNT(seen); i++) {
+        dr_error err = {0};
+        char canonical[DR_UUID_LEN + 1];
+        CU_ASSERT_EQUAL(dr_uuid_random(seen[i], &err), DR_OK);
+        CU_ASSERT_EQUAL(strlen(seen[i]), DR_UUID_LEN);
+        CU_ASSERT_EQUAL(dr_uuid_parse(seen[i], NULL, canonical, &err), DR_OK);
+        CU_ASSERT_STRING_EQUAL(canonical, seen[i]);
+        CU_ASSERT_EQUAL(seen[i][14], '4');
+        CU_ASSERT_PTR_NOT_NULL(strchr("89ab", seen[i][19]));
+        for (size_t j = 0; j < i; j++)
+            CU_ASSERT_STRING_NOT_EQUAL(seen[i], seen[j]);
+    }
+}
+
 void dr_test_register(void)
 {
     static const struct {
@@ -197,6 +216,7 @@ void dr_test_register(void)
         {"valid principals", test_principal_valid},
         {"invalid principals", test_principal_invalid},
         {"NULL input and type names", test_principal_misc},
+        {"random UUIDs", test_uuid_random},
     };
     CU_pSuite suite = CU_add_suite("principal", NULL, NULL);
     for (size_t i = 0; suite && i < COUNT(tests); i++)
