@@ -579,18 +579,29 @@ static dr_status find_file(const dr_plugin_path *pp, const char *name, char *pat
     return DR_OK;
 }
 
+/* What dr_plugin_find and dr_delivery_find share: @p name checked (else @p bad, "invalid
+   @p what 'NAME': expected @p expected"), then found in the search path (find_file). */
+static dr_status locate(const dr_plugin_path *pp, const char *name, dr_status bad, const char *what,
+                        const char *expected, char *path, size_t size, int *found, dr_error *err)
+{
+    char q[DR_QUOTE_SIZE];
+    *found = 0;
+    if (!valid_name(name))
+        return dr_fail(err, bad, "invalid %s %s: expected %s", what, dr_quote(name, strlen(name), q, sizeof q),
+                       expected);
+    return find_file(pp, name, path, size, found, err);
+}
+
 dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_plugin *out,
                          dr_error *err)
 {
-    char path[PATH_MAX], q[DR_QUOTE_SIZE];
-    dr_status st = DR_OK;
+    char path[PATH_MAX];
+    int found = 0;
     memset(out, 0, sizeof *out);
     out->fd = -1;
-    if (!valid_name(name))
-        return dr_fail(err, DR_EUSAGE, "invalid format %s: expected a plugin name such as csv, xlsx or json",
-                       dr_quote(name, strlen(name), q, sizeof q));
-    int found = 0;
-    if ((st = find_file(pp, name, path, sizeof path, &found, err)) != DR_OK)
+    dr_status st = locate(pp, name, DR_EUSAGE, "format", "a plugin name such as csv, xlsx or json", path,
+                          sizeof path, &found, err);
+    if (st != DR_OK)
         return st;
     if (found)
         return dr_plugin_load(path, name, out, err);
@@ -611,15 +622,13 @@ dr_status dr_plugin_find(const dr_plugin_path *pp, const char *name, dr_loaded_p
 
 dr_status dr_delivery_find(const dr_plugin_path *pp, const char *kind, dr_loaded_delivery *out, dr_error *err)
 {
-    char path[PATH_MAX], q[DR_QUOTE_SIZE];
-    dr_status st = DR_OK;
+    char path[PATH_MAX];
+    int found = 0;
     memset(out, 0, sizeof *out);
     out->fd = -1;
-    if (!valid_name(kind))
-        return dr_fail(err, DR_ECONFIG, "invalid delivery kind %s: expected a name such as dir, mail or sftp",
-                       dr_quote(kind, strlen(kind), q, sizeof q));
-    int found = 0;
-    if ((st = find_file(pp, kind, path, sizeof path, &found, err)) != DR_OK)
+    dr_status st = locate(pp, kind, DR_ECONFIG, "delivery kind", "a name such as dir, mail or sftp", path,
+                          sizeof path, &found, err);
+    if (st != DR_OK)
         return st;
     if (found)
         return dr_delivery_load(path, kind, out, err);
