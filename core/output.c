@@ -73,6 +73,7 @@ typedef struct staged {
     char final_path[PATH_MAX + NAME_MAX + 2]; /* output_dir/name: the result line */
     char plugin_path[PATH_MAX];               /* what the plugin opens */
     int fd;                                   /* the file as created, -1 when none */
+    int created;                              /* this run created it (a batch's directory holds others' too) */
     dev_t dev;
     ino_t ino;
     char errbuf[1024];
@@ -95,6 +96,7 @@ struct dr_output_files {
     char proc_dir[32];                    /* "/proc/self/fd/<stagefd>" */
     char stage_path[PATH_MAX];            /* output_dir/stage_name, for messages */
     atomic_int guard;
+    int borrowed; /* the staging directory is a batch's (dr_output_stage_open): only our files are ours */
 };
 
 /* ---- messages --------------------------------------------------------------------- */
@@ -848,6 +850,7 @@ static dr_status stage_files(dr_output_files *files, dr_error *err)
         if (s->fd < 0)
             return dr_fail(err, DR_ECANTCREATE, "cannot create %s: %s",
                            shown(files->stage_path, s->name, d, sizeof d), strerror(errno));
+        s->created = 1;
         /* exactly 0666 & ~umask, as a file the user created (a default ACL aside) */
         if (fchmod(s->fd, plan->file_mode) != 0 || fstat(s->fd, &sb) != 0)
             return dr_fail(err, DR_ECANTCREATE, "cannot set the mode of %s: %s",
@@ -889,25 +892,63 @@ static dr_status open_plugins(dr_output_files *files, const dr_run_info *info, c
     return DR_OK;
 }
 
-dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const dr_run_info *info,
-                          const dr_report_view *view, dr_output_files **out, dr_error *err)
+static dr_output_files *files_new(dr_output_plan *plan, size_t n)
 {
     dr_output_files *files = calloc(1, sizeof *files);
+    if (files == NULL)
+        return NULL;
+    files->plan = plan;
+    files->n = n;
+    files->stagefd = -1;
+    atomic_init(&files->guard, GUARD_IDLE);
+    for (size_t i = 0; i < n; i++) {
+        files->files[i].fmt = &plan->formats[i];
+        files->files[i].fd = -1;
+    }
+    return files;
+}
+
+dr_status dr_output_stage_open(dr_output_plan *plan, dr_output_files **out, dr_error *err)
+{
+    dr_output_files *stage = files_new(plan, 0);
+    *out = NULL;
+    if (stage == NULL)
+        return dr_fail(err, DR_ENOMEM, "out of memory");
+    dr_status st = make_staging_dir(stage, err);
+    if (st != DR_OK) {
+        dr_output_files_free(stage);
+        return st;
+    }
+    *out = stage;
+    return DR_OK;
+}
+
+/* The files of a run staged in @p stage's directory (a batch's, kept open by it). */
+static void borrow_staging(dr_output_files *files, const dr_output_files *stage)
+{
+    files->borrowed = 1;
+    files->stagefd = stage->stagefd;
+    files->stage_dev = stage->stage_dev;
+    files->stage_ino = stage->stage_ino;
+    memcpy(files->stage_name, stage->stage_name, sizeof files->stage_name);
+    memcpy(files->proc_dir, stage->proc_dir, sizeof files->proc_dir);
+    memcpy(files->stage_path, stage->stage_path, sizeof files->stage_path);
+}
+
+dr_status dr_output_begin(dr_output_plan *plan, const dr_output_files *stage, const dr_name_vars *vars,
+                          const dr_run_info *info, const dr_report_view *view, dr_output_files **out,
+                          dr_error *err)
+{
+    dr_output_files *files = files_new(plan, plan->n);
     dr_status st = DR_OK;
     *out = NULL;
     if (files == NULL)
         return dr_fail(err, DR_ENOMEM, "out of memory");
-    files->plan = plan;
-    files->n = plan->n;
-    files->stagefd = -1;
-    atomic_init(&files->guard, GUARD_IDLE);
-    for (size_t i = 0; i < plan->n; i++) {
-        files->files[i].fmt = &plan->formats[i];
-        files->files[i].fd = -1;
-    }
+    if (stage && stage->stagefd >= 0)
+        borrow_staging(files, stage);
     if ((st = name_files(files, vars, err)) != DR_OK || (st = check_targets(files, err)) != DR_OK ||
-        (st = make_staging_dir(files, err)) != DR_OK || (st = stage_files(files, err)) != DR_OK ||
-        (st = open_plugins(files, info, view, err)) != DR_OK)
+        (!files->borrowed && (st = make_staging_dir(files, err)) != DR_OK) ||
+        (st = stage_files(files, err)) != DR_OK || (st = open_plugins(files, info, view, err)) != DR_OK)
         goto cleanup;
     *out = files;
     files = NULL;
@@ -1022,6 +1063,13 @@ static void close_staging(dr_output_files *files)
     guard_close(files);
     if (files->stagefd < 0)
         return;
+    if (files->borrowed) { /* a batch's directory: our files only (published ones are gone already) */
+        for (size_t i = 0; i < files->n; i++)
+            if (files->files[i].created)
+                unlinkat(files->stagefd, files->files[i].name, 0);
+        files->stagefd = -1;
+        return;
+    }
     empty_dir(files->stagefd, 0);
     discard_dir(files->plan, files->stagefd, files->stage_name);
     close(files->stagefd);
@@ -1081,7 +1129,12 @@ void dr_output_files_remove_staged(dr_output_files *files)
     if (dfd >= 0) {
         struct stat sb;
         for (size_t i = 0; i < files->n; i++)
-            unlinkat(dfd, files->files[i].name, 0); /* a published one is gone already: ENOENT */
+            if (files->files[i].created)
+                unlinkat(dfd, files->files[i].name, 0); /* a published one is gone already: ENOENT */
+        if (files->borrowed) { /* the batch's directory: removed with the batch's own call */
+            atomic_store(&files->guard, GUARD_IDLE);
+            return;
+        }
         unlinkat(dfd, STAGE_MARKER, 0);
         if (fstatat(outfd, files->stage_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_dev == files->stage_dev &&
             sb.st_ino == files->stage_ino)

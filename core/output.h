@@ -79,12 +79,24 @@ dr_status dr_output_plan_file(const dr_output_plan *plan, size_t i, const dr_nam
 /**
  * Name every file of a run from @p vars (its ext is filled per format), check that each
  * final name can be replaced by a rename (no directory there: DR_ECANTCREATE), create the
- * staging directory and the staged files, open each plugin on its file with @p info.
+ * staging directory (or use @p stage's, see dr_output_stage_open; NULL: a directory of the
+ * run's own) and the staged files, open each plugin on its file with @p info.
  * Plugins that asked for the report view (ABI 1.2) get @p view (may be NULL) and the
  * fact columns followed by the view's; the others get the 13 fact columns.
  */
-dr_status dr_output_begin(dr_output_plan *plan, const dr_name_vars *vars, const dr_run_info *info,
-                          const dr_report_view *view, dr_output_files **out, dr_error *err);
+dr_status dr_output_begin(dr_output_plan *plan, const dr_output_files *stage, const dr_name_vars *vars,
+                          const dr_run_info *info, const dr_report_view *view, dr_output_files **out,
+                          dr_error *err);
+
+/**
+ * A staging directory for the runs of a job's batch (a dr_output_files without files):
+ * dr_output_begin with it as @p stage stages a run's files there instead of in a directory
+ * of its own (one mkdir, lock and rmdir for the batch, not one per run; two runs of a
+ * batch that would write the same name fail on the second's O_EXCL create). Free it with
+ * dr_output_files_free after every run that used it (that removes the directory and what
+ * is left in it); dr_output_files_remove_staged removes it from another thread.
+ */
+dr_status dr_output_stage_open(dr_output_plan *plan, dr_output_files **out, dr_error *err);
 
 /**
  * Hand one row to every format: @p values holds the 13 fact values followed by the

@@ -229,17 +229,19 @@ static dr_status deliver(run_ctx *ctx, dr_error *err)
     return st;
 }
 
-/* The run's files: staged, fed from @p src (NULL: a read-back of this run alone), finished
+/* The run's files: staged (in @p stage's directory, a batch's; NULL: one of its own), fed
+   from @p src (NULL: a read-back of this run alone), finished
    (synced, or left to the batch's one sync). With @p own_cleanup, a second signal
    meanwhile removes them (a batch sets one cleanup for all its runs). */
-static dr_status stage_files(run_ctx *ctx, row_source *src, int own_cleanup, int sync, dr_error *err)
+static dr_status stage_files(run_ctx *ctx, const dr_output_files *stage, row_source *src, int own_cleanup, int sync,
+                             dr_error *err)
 {
     dr_name_vars v = {DR_REPORT_NAME, ctx->meta.tenant, ctx->meta.period_label, ctx->meta.from_c,
                       ctx->meta.to_c, ctx->meta.run_id, ctx->meta.generated_c, NULL};
     row_source own = {0};
     const char *id = ctx->meta.run_id;
     dr_view_to_report_view(&ctx->view, &ctx->rview);
-    dr_status st = dr_output_begin(ctx->r->plan, &v, &ctx->info, &ctx->rview, &ctx->files, err);
+    dr_status st = dr_output_begin(ctx->r->plan, stage, &v, &ctx->info, &ctx->rview, &ctx->files, err);
     if (ctx->files && own_cleanup)
         dr_interrupt_set_cleanup(ctx->r->intr, remove_staged, ctx->files);
     if (st == DR_OK && src == NULL && (st = rows_open(&own, ctx->r, ctx->db, &id, 1, err)) == DR_OK)
@@ -282,7 +284,7 @@ static dr_status publish(run_ctx *ctx, const char *done, dr_error *err)
 
 static dr_status write_and_publish(run_ctx *ctx, int commit, const char *done, dr_error *err)
 {
-    dr_status st = stage_files(ctx, NULL, 1, 1, err);
+    dr_status st = stage_files(ctx, NULL, NULL, 1, 1, err);
     if (st != DR_OK)
         return st;
     if (commit)
@@ -472,6 +474,7 @@ typedef struct batch {
     dr_batch_state *state;  /* per tenant, the caller's */
     dr_run_meta *saved;     /* per tenant: --skip-existing found this saved run (run_id ""
                                when not), its files in place */
+    dr_output_files *stage; /* the staging directory of all the batch's files */
 } batch;
 
 static void remove_staged_batch(void *p)
@@ -480,6 +483,7 @@ static void remove_staged_batch(void *p)
     for (size_t i = 0; i < b->n; i++)
         if (b->ctx[i].files)
             dr_output_files_remove_staged(b->ctx[i].files);
+    dr_output_files_remove_staged(b->stage); /* NULL-safe; last: the directory, once empty */
 }
 
 /* Every tenant's run as ctx[0]'s, with run ids of its own (made here: no round trip). */
@@ -657,20 +661,26 @@ static dr_status batch_stage(batch *b, dr_error *err)
     for (size_t j = 0; st == DR_OK && j < b->k; j++)
         ids[j] = b->metas[j]->run_id;
     if (st == DR_OK && b->k)
+        st = dr_output_stage_open(b->ctx[0].r->plan, &b->stage, err);
+    if (st == DR_OK && b->k)
         st = rows_open(&src, b->ctx[0].r, b->ctx[0].db, ids, b->k, err);
     for (size_t j = 0; st == DR_OK && j < b->k; j++) {
         run_ctx *c = &b->ctx[b->which[j]];
         c->t0 = dr_log_now_ms();
-        st = stage_files(c, &src, 0, 0, err);
+        st = stage_files(c, b->stage, &src, 0, 0, err);
     }
     if (st == DR_OK && b->k)
         st = rows_end(&src, err);
     rows_close(&src);
     free(ids);
+    double t0 = dr_log_now_ms();
     if (st == DR_OK && b->k)
         st = dr_output_plan_syncfs(b->ctx[0].r->plan, &synced, err);
     for (size_t j = 0; st == DR_OK && !synced && j < b->k; j++)
         st = dr_output_files_sync(b->ctx[b->which[j]].files, err);
+    if (st == DR_OK && b->k)
+        dr_log_msg(b->ctx[0].r->log, DR_LOG_DEBUG, "sync: %.1f ms (%zu runs' files, %s)", dr_log_now_ms() - t0,
+                   b->k, synced ? "one syncfs" : "each file's fsync");
     return st;
 }
 
@@ -719,6 +729,7 @@ static void batch_free(batch *b, dr_status st)
             ctx_free(&b->ctx[i], 1);
     if (b->ctx && b->ctx[0].r)
         ctx_free(&b->ctx[0], st == DR_OK);
+    dr_output_files_free(b->stage); /* after every run's files: the directory and what is left */
     free(b->ctx);
     free(b->metas);
     free(b->views);
