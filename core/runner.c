@@ -556,7 +556,7 @@ static dr_status batch_saved(batch *b, const size_t *idx, size_t n, dr_error *er
 /* The claims of all tenants (tried, one statement), then --skip-existing's lookup of the
    ones taken (one statement, after the claims): the runs to make here go to b->metas; a
    tenant another session holds is DR_BATCH_BUSY, one saved already with its files in place
-   is skipped (b->existing), one saved with files missing is left to a run of its own. */
+   is skipped (b->saved), one saved with files missing is left to a run of its own. */
 static dr_status batch_select(batch *b, const dr_run_request *req, dr_error *err)
 {
     const dr_run_meta **all = calloc(b->n, sizeof *all);
@@ -684,14 +684,57 @@ static dr_status batch_stage(batch *b, dr_error *err)
     return st;
 }
 
-/* After the commit: every run's files in place, the directory synced once, then each
-   run's deliveries, @p published told of each. */
+/* A run's result lines held while the batch puts every run's files in place, sent just
+   before the run is reported (each tenant's lines with its own outcome); messages go on. */
+typedef struct held_lines {
+    const dr_log *outer;
+    char *text;
+    size_t len, cap;
+} held_lines;
+
+static void held_message(void *p, dr_log_level level, const char *text)
+{
+    const held_lines *h = p;
+    h->outer->message(h->outer->ctx, level, text);
+}
+
+static void held_result(void *p, const char *line)
+{
+    held_lines *h = p;
+    size_t l = strlen(line);
+    if (h->len + l + 2 > h->cap) {
+        size_t cap = (h->len + l + 2) * 2;
+        char *grown = realloc(h->text, cap);
+        if (grown == NULL) { /* cannot hold it: send it now */
+            dr_log_result(h->outer, line);
+            return;
+        }
+        h->text = grown;
+        h->cap = cap;
+    }
+    memcpy(h->text + h->len, line, l + 1);
+    h->len += l + 1; /* NUL-separated */
+}
+
+static void held_send(held_lines *h)
+{
+    for (size_t at = 0; at < h->len; at += strlen(h->text + at) + 1)
+        dr_log_result(h->outer, h->text + at);
+    free(h->text);
+    *h = (held_lines){.outer = h->outer};
+}
+
+/* After the commit: every run's files in place, the directory synced once, then for each
+   run its result lines, its deliveries and @p published. */
 static void batch_publish(batch *b, dr_run_published published, void *pctx)
 {
+    dr_runner *r = b->ctx[0].r;
+    const dr_log *outer = r->log;
     dr_status *pst = calloc(b->k ? b->k : 1, sizeof *pst);
     dr_error *perr = calloc(b->k ? b->k : 1, sizeof *perr);
+    held_lines *held = calloc(b->k ? b->k : 1, sizeof *held);
     dr_error dir_err = {0};
-    if (pst == NULL || perr == NULL) { /* cannot even say how each went: say it for each */
+    if (pst == NULL || perr == NULL || held == NULL) { /* cannot even say how each went: say it for each */
         dr_error e = {0};
         dr_fail(&e, DR_ENOMEM, "out of memory after the commit: the runs are saved; rebuild their files with "
                 "'dynoreport export --run-id RUN_ID'");
@@ -702,24 +745,35 @@ static void batch_publish(batch *b, dr_run_published published, void *pctx)
     }
     for (size_t j = 0; j < b->k; j++) {
         run_ctx *c = &b->ctx[b->which[j]];
+        dr_log log = *outer;
+        held[j].outer = outer;
+        log.message = held_message;
+        log.result = held_result;
+        log.ctx = &held[j];
+        r->log = &log;
         c->t0 = dr_log_now_ms();
         pst[j] = publish_files(c, "written", 0, &perr[j]);
+        r->log = outer;
     }
-    dr_status dst = dr_output_plan_sync_dir(b->ctx[0].r->plan, NULL, &dir_err);
+    dr_status dst = dr_output_plan_sync_dir(r->plan, NULL, &dir_err);
     for (size_t j = 0; j < b->k; j++) {
         run_ctx *c = &b->ctx[b->which[j]];
+        held_send(&held[j]);
         if (pst[j] == DR_OK && dst != DR_OK) {
             pst[j] = dst;
             perr[j] = dir_err;
         }
-        if (pst[j] == DR_OK && c->r->deliveries)
+        if (pst[j] == DR_OK && r->deliveries)
             pst[j] = deliver(c, &perr[j]);
         if (published)
             published(pctx, b->which[j], DR_RUN_DONE, pst[j], &perr[j]);
     }
 cleanup:
+    for (size_t j = 0; held && j < b->k; j++)
+        free(held[j].text);
     free(pst);
     free(perr);
+    free(held);
 }
 
 static void batch_free(batch *b, dr_status st)

@@ -194,6 +194,30 @@ class JobScaleTests(ScaleCase):
         self.assertRegex(err, rf"0 done, {NTENANTS} skipped \(saved already; 1 of them exported again\)")
         self.assert_job_result(again, outdir, "America/Sao_Paulo")
 
+    def test_a_batch_that_computes_some_and_skips_others_keeps_each_tenant_its_lines(self):
+        """A --skip-existing rerun after two tenants' runs were deleted: their batches compute
+        those two and skip the others; every tenant's block (run id, path) is its own, in
+        tenant order, with --jobs 1 and --jobs 2."""
+        for jobs in ("1", "2"):
+            with self.subTest(jobs=jobs):
+                outdir = self.make_dir()
+                tz = "Europe/Lisbon" if jobs == "1" else "America/Halifax"
+                cfg = self.job_config(outdir, tz)
+                rc, first, err = self.job(cfg, "--jobs", jobs)
+                self.assertEqual(rc, 0, err)
+                start, end = reference.period_bounds(PERIOD, tz)
+                gone = [self.tenants[3], self.tenants[9]]
+                self.db.query("DELETE FROM dyno_crm.report_run WHERE tenant_id::text = ANY (%s) AND period_start = %s"
+                                " AND time_zone = %s", (gone, start, tz))
+                rc, again, err = self.job(cfg, "--skip-existing", "--jobs", jobs)
+                self.assertEqual(rc, 0, err)
+                self.assertRegex(err, rf"2 done, {NTENANTS - 2} skipped")
+                self.assert_job_result(again, outdir, tz)
+                old, new = first.splitlines(), again.splitlines()
+                for k, tenant in enumerate(self.tenants):
+                    same = old[2 * k] == new[2 * k]
+                    self.assertEqual(same, tenant not in gone, tenant)
+
     def test_dry_run_writes_nothing(self):
         outdir = self.make_dir()
         cfg = self.job_config(outdir, "Asia/Tokyo", "formats = csv,json\n")
