@@ -340,22 +340,46 @@ static dr_status claim(run_ctx *ctx, const dr_run_request *req, dr_run_outcome *
     }
 }
 
+/* --skip-existing found saved run @p m (its header read): its files looked for; when every
+   one is in place, the run's id and the files' paths are the result lines and *@p missing
+   is 0 (nothing to do), else *@p missing says how many are not. @p tenant (NULL: none)
+   names the tenant in the message, for a batch's many. */
+static dr_status saved_in_place(const dr_runner *r, const dr_run_meta *m, const char *tenant, size_t *missing,
+                                dr_error *err)
+{
+    char paths[DR_MAX_FORMATS][4352], who[64] = "";
+    size_t n = dr_output_plan_count(r->plan);
+    dr_name_vars v = {DR_REPORT_NAME, m->tenant, m->period_label, m->from_c, m->to_c, m->run_id,
+                      m->generated_c, NULL};
+    dr_status st = DR_OK;
+    *missing = 0;
+    for (size_t i = 0; st == DR_OK && i < n && i < DR_MAX_FORMATS; i++) {
+        int exists = 0;
+        st = dr_output_plan_file(r->plan, i, &v, paths[i], sizeof paths[i], &exists, err);
+        *missing += st == DR_OK && !exists;
+    }
+    if (st != DR_OK || *missing)
+        return st;
+    dr_log_result(r->log, m->run_id);
+    for (size_t i = 0; i < n && i < DR_MAX_FORMATS; i++)
+        dr_log_result(r->log, paths[i]);
+    if (tenant)
+        snprintf(who, sizeof who, "tenant %s: ", tenant);
+    dr_log_msg(r->log, DR_LOG_INFO, "%srun %s is saved already with the same options and its files are in place "
+               "(--skip-existing): nothing computed", who, m->run_id);
+    return DR_OK;
+}
+
 /* --skip-existing found saved run @p id: its files' paths as results when every file is
    in place, else export it again (all formats) while this transaction keeps the lock. */
 static dr_status reuse_existing(run_ctx *ctx, const char *id, dr_run_outcome *outcome, dr_error *err)
 {
     dr_runner *r = ctx->r;
     dr_run_meta saved = {0};
-    char paths[DR_MAX_FORMATS][4352];
     size_t n = dr_output_plan_count(r->plan), missing = 0;
     dr_status st = dr_store_read_run(ctx->db, id, &saved, err);
-    dr_name_vars v = {DR_REPORT_NAME, saved.tenant, saved.period_label, saved.from_c, saved.to_c, saved.run_id,
-                      saved.generated_c, NULL};
-    for (size_t i = 0; st == DR_OK && i < n && i < DR_MAX_FORMATS; i++) {
-        int exists = 0;
-        st = dr_output_plan_file(r->plan, i, &v, paths[i], sizeof paths[i], &exists, err);
-        missing += st == DR_OK && !exists;
-    }
+    if (st == DR_OK)
+        st = saved_in_place(r, &saved, NULL, &missing, err);
     dr_run_meta_free(&saved);
     if (st != DR_OK)
         return st;
@@ -373,11 +397,6 @@ static dr_status reuse_existing(run_ctx *ctx, const char *id, dr_run_outcome *ou
         return st;
     }
     *outcome = DR_RUN_SKIPPED;
-    dr_log_result(r->log, id);
-    for (size_t i = 0; i < n && i < DR_MAX_FORMATS; i++)
-        dr_log_result(r->log, paths[i]);
-    dr_log_msg(r->log, DR_LOG_INFO, "run %s is saved already with the same options and its files are in place "
-               "(--skip-existing): nothing computed", id);
     return DR_OK;
 }
 
@@ -507,32 +526,13 @@ static dr_status batch_clone(batch *b, const dr_run_request *req, char (*tenants
     return st;
 }
 
-/* The paths of saved run @p m's files into @p paths (NULL: only counted); the missing ones. */
-static dr_status saved_files(const dr_runner *r, const dr_run_meta *m, char (*paths)[4352], size_t *missing,
-                             dr_error *err)
-{
-    dr_name_vars v = {DR_REPORT_NAME, m->tenant, m->period_label, m->from_c, m->to_c, m->run_id,
-                      m->generated_c, NULL};
-    char one[4352];
-    dr_status st = DR_OK;
-    *missing = 0;
-    for (size_t f = 0; st == DR_OK && f < dr_output_plan_count(r->plan) && f < DR_MAX_FORMATS; f++) {
-        int exists = 0;
-        st = dr_output_plan_file(r->plan, f, &v, paths ? paths[f] : one, sizeof one, &exists, err);
-        *missing += st == DR_OK && !exists;
-    }
-    return st;
-}
-
 /* --skip-existing found saved runs b->saved[i].run_id for the tenants of @p idx[0..n):
-   their headers with one statement, then their files looked for; a tenant whose files are
-   all in place is skipped here, the others are left to a run of their own (which exports
-   the missing files again). */
+   their headers, with one statement (batch_skipped looks for their files). */
 static dr_status batch_saved(batch *b, const size_t *idx, size_t n, dr_error *err)
 {
     const char **ids = calloc(n ? n : 1, sizeof *ids);
     dr_run_meta **ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    char (*copy)[64] = calloc(n ? n : 1, sizeof *copy);
+    char (*copy)[64] = calloc(n ? n : 1, sizeof *copy); /* the headers are read into where the ids are */
     dr_status st = ids && ptrs && copy ? DR_OK : dr_fail(err, DR_ENOMEM, "out of memory");
     for (size_t j = 0; st == DR_OK && j < n; j++) {
         memcpy(copy[j], b->saved[idx[j]].run_id, sizeof copy[j]);
@@ -541,12 +541,6 @@ static dr_status batch_saved(batch *b, const size_t *idx, size_t n, dr_error *er
     }
     if (st == DR_OK && n)
         st = dr_store_read_headers(b->ctx[0].db, ids, n, ptrs, err);
-    for (size_t j = 0; st == DR_OK && j < n; j++) {
-        size_t missing = 0;
-        st = saved_files(b->ctx[0].r, ptrs[j], NULL, &missing, err);
-        if (st == DR_OK && missing)
-            ptrs[j]->run_id[0] = '\0'; /* exported again by a run of its own */
-    }
     free(ids);
     free(ptrs);
     free(copy);
@@ -555,8 +549,8 @@ static dr_status batch_saved(batch *b, const size_t *idx, size_t n, dr_error *er
 
 /* The claims of all tenants (tried, one statement), then --skip-existing's lookup of the
    ones taken (one statement, after the claims): the runs to make here go to b->metas; a
-   tenant another session holds is DR_BATCH_BUSY, one saved already with its files in place
-   is skipped (b->saved), one saved with files missing is left to a run of its own. */
+   tenant another session holds is DR_BATCH_BUSY, one saved already goes to b->saved
+   (batch_skipped settles it). */
 static dr_status batch_select(batch *b, const dr_run_request *req, dr_error *err)
 {
     const dr_run_meta **all = calloc(b->n, sizeof *all);
@@ -602,27 +596,21 @@ static dr_status batch_select(batch *b, const dr_run_request *req, dr_error *err
     return st;
 }
 
-/* The tenants found saved with their files in place: their result lines (the saved run's
-   id and files), each told to @p published as skipped. */
+/* The tenants found saved: with their files in place, their result lines (the saved run's
+   id and files) and @p published told they were skipped; with files missing, left to a
+   run of their own (DR_BATCH_ALONE), which exports them again. */
 static void batch_skipped(batch *b, dr_run_published published, void *pctx)
 {
-    const dr_runner *r = b->ctx[0].r;
-    char paths[DR_MAX_FORMATS][4352];
     for (size_t i = 0; i < b->n; i++) {
         const dr_run_meta *m = &b->saved[i];
         size_t missing = 0;
         dr_error e = {0};
         if (m->run_id[0] == '\0')
             continue;
+        dr_status st = saved_in_place(b->ctx[0].r, m, m->tenant, &missing, &e);
+        if (st == DR_OK && missing)
+            continue;
         b->state[i] = DR_BATCH_DONE;
-        dr_status st = saved_files(r, m, paths, &missing, &e);
-        if (st == DR_OK) {
-            dr_log_result(r->log, m->run_id);
-            for (size_t f = 0; f < dr_output_plan_count(r->plan) && f < DR_MAX_FORMATS; f++)
-                dr_log_result(r->log, paths[f]);
-            dr_log_msg(r->log, DR_LOG_INFO, "tenant %s: run %s is saved already with the same options and its files "
-                       "are in place (--skip-existing): nothing computed", m->tenant, m->run_id);
-        }
         if (published)
             published(pctx, i, DR_RUN_SKIPPED, st, &e);
     }
