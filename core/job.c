@@ -417,10 +417,8 @@ typedef struct msg_head {
 
 typedef struct child_state {
     int fd;
-    const dr_log *outer;
-    char *lines;
-    size_t len, cap;
-    int broken;
+    dr_log_hold hold; /* the result lines of the tenant being run, sent with its outcome */
+    int broken;       /* the pipe to the parent failed */
 } child_state;
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -453,48 +451,24 @@ static int read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
-static void child_message(void *ctx, dr_log_level level, const char *text)
-{
-    child_state *c = ctx;
-    c->outer->message(c->outer->ctx, level, text);
-}
-
-/* A result line of the worker, held until its tenant's message. */
-static void child_result(void *ctx, const char *line)
-{
-    child_state *c = ctx;
-    size_t l = strlen(line);
-    if (c->len + l + 2 > c->cap) {
-        size_t cap = (c->len + l + 2) * 2;
-        char *grown = realloc(c->lines, cap);
-        if (grown == NULL) {
-            c->broken = 1;
-            return;
-        }
-        c->lines = grown;
-        c->cap = cap;
-    }
-    memcpy(c->lines + c->len, line, l);
-    c->len += l;
-    c->lines[c->len++] = '\n';
-}
-
 static void report_to_parent(void *ctx, size_t i, int oc, int exit_code, const dr_error *err)
 {
     child_state *c = ctx;
     const char *msg = oc == OC_FAILED ? err->msg : "";
     msg_head h = {(uint32_t)i, oc, exit_code, oc == OC_FAILED ? (int32_t)err->status : 0,
-                  oc == OC_FAILED ? err->signal : 0, (uint32_t)c->len, (uint32_t)strlen(msg)};
-    if (c->broken || write_all(c->fd, &h, sizeof h) != 0 || write_all(c->fd, c->lines ? c->lines : "", c->len) != 0 ||
-        write_all(c->fd, msg, h.msg_len) != 0)
+                  oc == OC_FAILED ? err->signal : 0, (uint32_t)c->hold.len, (uint32_t)strlen(msg)};
+    if (c->hold.lost)
         c->broken = 1;
-    c->len = 0;
+    if (c->broken || write_all(c->fd, &h, sizeof h) != 0 ||
+        write_all(c->fd, c->hold.lines ? c->hold.lines : "", c->hold.len) != 0 || write_all(c->fd, msg, h.msg_len) != 0)
+        c->broken = 1;
+    c->hold.len = 0;
 }
 
 /* --jobs 1, in this process: each tenant's result lines held as a worker's are, and put
    in tenant order (a batch reports the tenants it settles before the ones it leaves). */
 typedef struct here_state {
-    child_state c;
+    dr_log_hold hold;
     tally *t;
 } here_state;
 
@@ -503,21 +477,16 @@ static void report_here(void *ctx, size_t i, int oc, int exit_code, const dr_err
     here_state *h = ctx;
     tally *t = h->t;
     char *text = NULL;
-    if (i < t->n && t->state[i] < 0 && t->lines[i] == NULL && !h->c.broken &&
-        (text = malloc(h->c.len + 1)) != NULL) {
-        memcpy(text, h->c.lines ? h->c.lines : "", h->c.len);
-        text[h->c.len] = '\0';
+    if (i < t->n && t->state[i] < 0 && t->lines[i] == NULL && !h->hold.lost &&
+        (text = malloc(h->hold.len + 1)) != NULL) {
+        memcpy(text, h->hold.lines ? h->hold.lines : "", h->hold.len);
+        text[h->hold.len] = '\0';
         t->lines[i] = text;
     } else if (i < t->n && t->state[i] < 0) { /* out of memory: printed now, out of order */
-        for (size_t k = 0, start = 0; k < h->c.len; k++)
-            if (h->c.lines[k] == '\n') {
-                h->c.lines[k] = '\0';
-                dr_log_result(t->log, h->c.lines + start);
-                start = k + 1;
-            }
+        dr_log_hold_send(&h->hold);
     }
-    h->c.len = 0;
-    h->c.broken = 0;
+    h->hold.len = 0;
+    h->hold.lost = 0;
     tally_add(t, i, oc, exit_code, err);
 }
 
@@ -527,8 +496,8 @@ static void child_main(worker *w, int fd, pid_t parent)
 {
     dr_interrupt intr;
     dr_runner r = *w->r;
-    child_state c = {.fd = fd, .outer = w->r->log};
-    dr_log log = {.verbosity = w->r->log->verbosity, .message = child_message, .result = child_result, .ctx = &c};
+    child_state c = {.fd = fd, .hold = {.outer = w->r->log}};
+    dr_log log = dr_log_holding(&c.hold);
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* the parent gone: stop like on a first signal */
     if (getppid() != parent)
         _exit(143);
@@ -544,7 +513,7 @@ static void child_main(worker *w, int fd, pid_t parent)
     work(w);
     dr_runner_close(&r);
     int sig = dr_interrupt_signal(&intr);
-    free(c.lines);
+    dr_log_hold_free(&c.hold);
     close(fd);
     _exit(sig ? 128 + sig : c.broken ? 74 : 0);
 }
@@ -775,9 +744,8 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
     w.batch = w.batch < 1 ? 1 : w.batch > DR_JOB_BATCH_MAX ? DR_JOB_BATCH_MAX : w.batch;
     r->keep_connection = 1; /* one connection per worker, run after run */
     if (njobs == 1) { /* in this process */
-        here_state h = {.c = {.fd = -1, .outer = r->log}, .t = &t};
-        dr_log log = {.verbosity = r->log->verbosity, .message = child_message, .result = child_result,
-                      .ctx = &h.c, .scope = r->log->scope};
+        here_state h = {.hold = {.outer = r->log}, .t = &t};
+        dr_log log = dr_log_holding(&h.hold);
         const dr_log *outer = r->log;
         if ((t.lines = calloc(t.n ? t.n : 1, sizeof *t.lines)) != NULL) {
             w.ctx = &h;
@@ -788,7 +756,7 @@ dr_status dr_job_execute(dr_runner *r, const char *job_name, dr_run_request *req
         } else {
             st = dr_fail(err, DR_ENOMEM, "out of memory");
         }
-        free(h.c.lines);
+        dr_log_hold_free(&h.hold);
     } else {
         st = run_children(&w, &t, njobs, err);
     }

@@ -40,4 +40,23 @@ double dr_log_now_ms(void);
  */
 void dr_log_phase(const dr_log *log, const char *phase, double *t0);
 
+/** Result lines held back while messages go on: what a job's worker sends its parent with
+    each tenant's outcome, and what a batch sends just before each run is reported. */
+typedef struct dr_log_hold {
+    const dr_log *outer; /**< where messages go at once, and the held lines when sent */
+    char *lines;         /**< the held result lines, each ended by '\n' (no NUL) */
+    size_t len, cap;
+    int lost;            /**< a line could not be held (out of memory) and is lost */
+} dr_log_hold;
+
+/** A log with @p h->outer's verbosity and scope whose messages go to h->outer and whose
+    result lines are held in @p h. */
+dr_log dr_log_holding(dr_log_hold *h);
+
+/** Send the held lines to h->outer as result lines, then forget them (lost cleared too). */
+void dr_log_hold_send(dr_log_hold *h);
+
+/** Free what @p h holds. NULL-safe. */
+void dr_log_hold_free(dr_log_hold *h);
+
 #endif

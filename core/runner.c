@@ -672,46 +672,6 @@ static dr_status batch_stage(batch *b, dr_error *err)
     return st;
 }
 
-/* A run's result lines held while the batch puts every run's files in place, sent just
-   before the run is reported (each tenant's lines with its own outcome); messages go on. */
-typedef struct held_lines {
-    const dr_log *outer;
-    char *text;
-    size_t len, cap;
-} held_lines;
-
-static void held_message(void *p, dr_log_level level, const char *text)
-{
-    const held_lines *h = p;
-    h->outer->message(h->outer->ctx, level, text);
-}
-
-static void held_result(void *p, const char *line)
-{
-    held_lines *h = p;
-    size_t l = strlen(line);
-    if (h->len + l + 2 > h->cap) {
-        size_t cap = (h->len + l + 2) * 2;
-        char *grown = realloc(h->text, cap);
-        if (grown == NULL) { /* cannot hold it: send it now */
-            dr_log_result(h->outer, line);
-            return;
-        }
-        h->text = grown;
-        h->cap = cap;
-    }
-    memcpy(h->text + h->len, line, l + 1);
-    h->len += l + 1; /* NUL-separated */
-}
-
-static void held_send(held_lines *h)
-{
-    for (size_t at = 0; at < h->len; at += strlen(h->text + at) + 1)
-        dr_log_result(h->outer, h->text + at);
-    free(h->text);
-    *h = (held_lines){.outer = h->outer};
-}
-
 /* After the commit: every run's files in place, the directory synced once, then for each
    run its result lines, its deliveries and @p published. */
 static void batch_publish(batch *b, dr_run_published published, void *pctx)
@@ -720,7 +680,7 @@ static void batch_publish(batch *b, dr_run_published published, void *pctx)
     const dr_log *outer = r->log;
     dr_status *pst = calloc(b->k ? b->k : 1, sizeof *pst);
     dr_error *perr = calloc(b->k ? b->k : 1, sizeof *perr);
-    held_lines *held = calloc(b->k ? b->k : 1, sizeof *held);
+    dr_log_hold *held = calloc(b->k ? b->k : 1, sizeof *held); /* each run's result lines */
     dr_error dir_err = {0};
     if (pst == NULL || perr == NULL || held == NULL) { /* cannot even say how each went: say it for each */
         dr_error e = {0};
@@ -733,11 +693,8 @@ static void batch_publish(batch *b, dr_run_published published, void *pctx)
     }
     for (size_t j = 0; j < b->k; j++) {
         run_ctx *c = &b->ctx[b->which[j]];
-        dr_log log = *outer;
         held[j].outer = outer;
-        log.message = held_message;
-        log.result = held_result;
-        log.ctx = &held[j];
+        dr_log log = dr_log_holding(&held[j]);
         r->log = &log;
         c->t0 = dr_log_now_ms();
         pst[j] = publish_files(c, "written", 0, &perr[j]);
@@ -746,7 +703,7 @@ static void batch_publish(batch *b, dr_run_published published, void *pctx)
     dr_status dst = dr_output_plan_sync_dir(r->plan, NULL, &dir_err);
     for (size_t j = 0; j < b->k; j++) {
         run_ctx *c = &b->ctx[b->which[j]];
-        held_send(&held[j]);
+        dr_log_hold_send(&held[j]);
         if (pst[j] == DR_OK && dst != DR_OK) {
             pst[j] = dst;
             perr[j] = dir_err;
@@ -758,7 +715,7 @@ static void batch_publish(batch *b, dr_run_published published, void *pctx)
     }
 cleanup:
     for (size_t j = 0; held && j < b->k; j++)
-        free(held[j].text);
+        dr_log_hold_free(&held[j]);
     free(pst);
     free(perr);
     free(held);
