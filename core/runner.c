@@ -506,7 +506,7 @@ static void remove_staged_batch(void *p)
 }
 
 /* Every tenant's run as ctx[0]'s, with run ids of its own (made here: no round trip). */
-static dr_status batch_clone(batch *b, const dr_run_request *req, char (*tenants)[DR_UUID_LEN + 1], dr_error *err)
+static dr_status batch_clone(batch *b, char (*tenants)[DR_UUID_LEN + 1], dr_error *err)
 {
     run_ctx *c0 = &b->ctx[0];
     dr_status st = DR_OK;
@@ -514,9 +514,9 @@ static dr_status batch_clone(batch *b, const dr_run_request *req, char (*tenants
         run_ctx *c = &b->ctx[i];
         if (i) {
             *c = (run_ctx){.r = c0->r, .db = c0->db, .kept = 1, .t0 = c0->t0, .meta = c0->meta, .view = c0->view};
-            c->meta.principals = NULL;
             snprintf(c->meta.tenant, sizeof c->meta.tenant, "%s", tenants[i]);
-            st = dr_run_principals_text(&c->meta, req, err);
+            if ((c->meta.principals = strdup(c0->meta.principals)) == NULL) /* the same for every tenant */
+                st = dr_fail(err, DR_ENOMEM, "out of memory");
         }
         if (st == DR_OK)
             st = dr_uuid_random(c->meta.run_id, err);
@@ -756,7 +756,7 @@ dr_status dr_run_execute_batch(dr_runner *r, const dr_run_request *req, char (*t
     st = start_period(&b.ctx[0], req, tenants[0], err);
     b.compare = st == DR_OK && strcmp(b.ctx[0].view.compare, "none") != 0;
     if (st == DR_OK)
-        st = batch_clone(&b, req, tenants, err);
+        st = batch_clone(&b, tenants, err);
     if (st == DR_OK)
         st = batch_select(&b, req, err);
     if (st == DR_OK && b.k)
