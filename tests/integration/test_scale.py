@@ -218,6 +218,25 @@ class JobScaleTests(ScaleCase):
                     same = old[2 * k] == new[2 * k]
                     self.assertEqual(same, tenant not in gone, tenant)
 
+    def test_tenant_names_of_a_batch_arrive_whole(self):
+        """A batch sends its tenants' names as one array literal: names a [names] tenant query
+        gives with quotes, backslashes, commas, braces and the word NULL are stored exactly."""
+        outdir = self.make_dir()
+        query = os.path.join(self.make_dir(), "tenant_name.sql")
+        with open(query, "w", encoding="utf-8") as f:
+            f.write("SELECT 'Q\"uote \\back, {br} NULL ' || left(:tenant::text, 8)")
+        cfg = self.write_config(f"[names]\ntenant = {query}\n\n[job all]\ntenant = all\nprincipals = all\n"
+                                f"period = {PERIOD}\ntz = Asia/Jakarta\noutput_dir = {outdir}\n")
+        rc, out, err = drtest.run_tool(["-v", "--config", cfg, "job", "all", "--jobs", "1"])
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"batch: 12 of 12 tenants computed with one statement")
+        start, _ = reference.period_bounds(PERIOD, "Asia/Jakarta")
+        names = dict(self.db.query(
+            "SELECT r.tenant_id::text, v.tenant_name FROM dyno_crm.report_run r JOIN dyno_crm.report_run_view v "
+            "ON v.run_id = r.id WHERE r.comparison_for IS NULL AND r.period_start = %s AND r.time_zone = %s",
+            (start, "Asia/Jakarta")))
+        self.assertEqual(names, {t: 'Q"uote \\back, {br} NULL ' + t[:8] for t in self.tenants})
+
     def test_dry_run_writes_nothing(self):
         outdir = self.make_dir()
         cfg = self.job_config(outdir, "Asia/Tokyo", "formats = csv,json\n")
