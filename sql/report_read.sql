@@ -2,20 +2,30 @@
 -- reads all its runs with this one statement), run after run in the array's order, each
 -- run's rows in the order of the contract, as text.
 -- Timestamps are written in the session's TimeZone, which period_db.c sets to the
--- report's zone for the transaction (dynoreport_iso8601 adds the offset).
+-- report's zone for the transaction (dynoreport_iso8601 adds the offset), once per run:
+-- a fact row's bounds are its run's (the CASE keeps any other as it is).
 -- Every column is cast to a bounded varchar: psqlODBC describes text as 8190 characters
 -- wide, and the row array would then reserve 8 KiB a cell (39 instead of 14 MiB peak RSS,
 -- docs/performance.md). The bounds hold the widest value of each type with room to
 -- spare (uuid 36; timestamp with microseconds, offset and a 6-digit year 34; bigint 20;
 -- numeric(14,2) 16), so the casts never cut anything.
+WITH runs AS (
+    SELECT u.run_id, u.ord, r.period_start, r.period_end,
+           dyno_crm.dynoreport_iso8601(r.period_start) AS start_text,
+           dyno_crm.dynoreport_iso8601(r.period_end) AS end_text
+    FROM unnest(:run_ids::uuid[]) WITH ORDINALITY AS u(run_id, ord)
+    LEFT JOIN dyno_crm.report_run r ON r.id = u.run_id
+)
 SELECT f.run_id::varchar(36), f.tenant_id::varchar(36), f.principal_type,
        f.principal_id::varchar(36),
-       dyno_crm.dynoreport_iso8601(f.period_start)::varchar(48),
-       dyno_crm.dynoreport_iso8601(f.period_end)::varchar(48),
+       (CASE WHEN f.period_start = u.period_start THEN u.start_text
+             ELSE dyno_crm.dynoreport_iso8601(f.period_start) END)::varchar(48),
+       (CASE WHEN f.period_end = u.period_end THEN u.end_text
+             ELSE dyno_crm.dynoreport_iso8601(f.period_end) END)::varchar(48),
        f.deals_created_count::varchar(24), f.deals_closed_won_count::varchar(24),
        f.deals_closed_lost_count::varchar(24), f.total_amount_won::varchar(24),
        f.avg_deal_size_won::varchar(24), f.avg_time_to_close_days::varchar(24),
        f.win_rate::varchar(24)
-FROM unnest(:run_ids::uuid[]) WITH ORDINALITY AS u(run_id, ord)
+FROM runs u
 JOIN dyno_crm.report_rep_performance_fact f ON f.run_id = u.run_id
 ORDER BY u.ord, f.principal_type, f.principal_id

@@ -7,9 +7,12 @@
 -- principal_name (the stored name, else a marked fallback), rank (by amount won, then
 -- deals won, name, id; within the run and principal type), is_new, and the comparison
 -- period's deals created, won, amount won and win rate. A run's comparison is the run
--- whose comparison_for is its id.
+-- whose comparison_for is its id. The period bounds are written as text once per run (a
+-- fact row's bounds are its run's; dynoreport_iso8601 per row cost 13 ms for 550 rows).
 WITH runs AS (
-    SELECT u.ord, r.id AS run_id, r.tenant_id, r.period_start, r.period_end, c.id AS cmp_id
+    SELECT u.ord, r.id AS run_id, r.tenant_id, r.period_start, r.period_end, c.id AS cmp_id,
+           dyno_crm.dynoreport_iso8601(r.period_start) AS start_text,
+           dyno_crm.dynoreport_iso8601(r.period_end) AS end_text
     FROM unnest(:run_ids::uuid[]) WITH ORDINALITY AS u(run_id, ord)
     JOIN dyno_crm.report_run r ON r.id = u.run_id
     LEFT JOIN dyno_crm.report_run c ON c.comparison_for = u.run_id
@@ -70,8 +73,10 @@ ranked AS (
 )
 SELECT r.run_id::varchar(36), r.tenant_id::varchar(36), r.principal_type,
        r.principal_id::varchar(36),
-       dyno_crm.dynoreport_iso8601(r.period_start)::varchar(48),
-       dyno_crm.dynoreport_iso8601(r.period_end)::varchar(48),
+       (CASE WHEN r.period_start = s.period_start THEN s.start_text
+             ELSE dyno_crm.dynoreport_iso8601(r.period_start) END)::varchar(48),
+       (CASE WHEN r.period_end = s.period_end THEN s.end_text
+             ELSE dyno_crm.dynoreport_iso8601(r.period_end) END)::varchar(48),
        r.deals_created_count::varchar(24), r.deals_closed_won_count::varchar(24),
        r.deals_closed_lost_count::varchar(24), r.total_amount_won::varchar(24),
        r.avg_deal_size_won::varchar(24), r.avg_time_to_close_days::varchar(24),
@@ -80,4 +85,5 @@ SELECT r.run_id::varchar(36), r.tenant_id::varchar(36), r.principal_type,
        r.is_new::varchar(8), r.prev_created::varchar(24), r.prev_won::varchar(24),
        r.prev_amount::varchar(24), r.prev_win_rate::varchar(24)
 FROM ranked r
+JOIN runs s ON s.ord = r.ord
 ORDER BY r.ord, r.part, r.principal_type, r.principal_id

@@ -1,5 +1,5 @@
 -- What `db init` checks after the migrations (core/schema.c): every object dynoreport owns,
--- as migrations 001-008 and schema_version_create.sql define them at schema version 8
+-- as migrations 001-009 and schema_version_create.sql define them at schema version 9
 -- (DR_SCHEMA_VERSION in core/schema.h: change both together). One row per object that is
 -- missing or differs, ordered for repair:
 --   step   the order to repair in (constraints before the indexes that follow them ...)
@@ -16,7 +16,7 @@
 --
 -- Function-only migrations: the migration column of expected_functions names, for each
 -- function, the migration that holds its current definition; the migrations named there
--- (004, 006 and 007) are the function-only ones, and db init refuses to run one again unless
+-- (004, 006, 007 and 009) are the function-only ones, and db init refuses to run one again unless
 -- every statement of it is CREATE OR REPLACE FUNCTION. A function missing or changed is
 -- repaired by running its migration again and then every later one named there, in
 -- version order, so that a later definition of a function always wins over an earlier
@@ -180,7 +180,7 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
             'text', 's', 'search_path=pg_catalog, pg_temp', 'd972587eb9f607bac2f61c2296523647',
             '006_report_view_functions.sql'),
            ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)',
-            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', 'e8a7f976cc9589f7d9a7a69396d05e94', '007_report_compute.sql'),
+            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', 'b447980c1aecd0ae51e9eb1a66da0ebc', '009_report_rows_split.sql'),
            ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
             'record', 'v', 'search_path=pg_catalog, pg_temp', 'a594a89478e3061ee0d5572f0e8c2400', '007_report_compute.sql')
 ),
