@@ -274,6 +274,35 @@ class ReportTests(drtest.FixtureTestCase):
             self.assertEqual(totals[tenant],
                              reference.expected_totals(deals, stage_rows, tenant, start, end, asked), tenant)
 
+    def test_totals_take_each_deal_once_for_any_principal_list(self):
+        """The totals are added up from the per-slot rows (schema 9): a deal counts through its
+        owner when the owner is asked for, else through its assignee. For every owner and
+        assignee pair on a deal of the fixture (users and teams), the owner alone, the
+        assignee alone, both, and both with a principal the tenant does not have: the totals
+        (and the rows) equal the reference, which takes each deal once by its principals."""
+        tz = "UTC"
+        start, end = reference.period_bounds("2026-03", tz)
+        deals, stage_rows = reference.load_source(self.conn)
+        lists = set()
+        for d in deals:
+            if d["tenant"] != T1:
+                continue
+            for kind, owner, assignee in (("USER", d["owner_user"], d["assignee_user"]),
+                                          ("GROUP", d["owner_group"], d["assignee_group"])):
+                pair = [(kind, p) for p in (owner, assignee) if p is not None]
+                for chosen in (pair[:1], pair[1:], pair, pair + [("USER", str(uuid.UUID(int=7)))]):
+                    if chosen:
+                        lists.add(tuple(sorted(set(chosen))))
+        self.assertGreater(len(lists), 5, "the fixture has too few owner/assignee pairs")
+        for asked in sorted(lists):
+            text = ",".join(f"{k}:{p}" for k, p in asked)
+            facts, totals = self.batch_rows([T1], start, end, text)
+            expected = [r[2:4] + r[6:] for r in reference.expected_rows(self.conn, None, T1, start, end,
+                                                                         list(asked))]
+            self.assertEqual(sorted(facts[T1]), sorted(expected), text)
+            self.assertEqual(totals[T1], reference.expected_totals(deals, stage_rows, T1, start, end,
+                                                                   list(asked)), text)
+
     # ---- persistence and export -------------------------------------------------------
 
     def test_no_persist_writes_file_but_no_run(self):
