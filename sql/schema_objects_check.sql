@@ -180,7 +180,7 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
             'text', 's', 'search_path=pg_catalog, pg_temp', 'd972587eb9f607bac2f61c2296523647',
             '006_report_view_functions.sql'),
            ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)',
-            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', 'b447980c1aecd0ae51e9eb1a66da0ebc', '009_report_rows_split.sql'),
+            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', 'e36508bbf66a1dfa04532eca3891226d', '009_report_rows_split.sql'),
            ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
             'record', 'v', 'search_path=pg_catalog, pg_temp', 'a594a89478e3061ee0d5572f0e8c2400', '007_report_compute.sql')
 ),
