@@ -1,5 +1,5 @@
 -- What `db init` checks after the migrations (core/schema.c): every object dynoreport owns,
--- as migrations 001-009 and schema_version_create.sql define them at schema version 9
+-- as migrations 001-010 and schema_version_create.sql define them at schema version 10
 -- (DR_SCHEMA_VERSION in core/schema.h: change both together). One row per object that is
 -- missing or differs, ordered for repair:
 --   step   the order to repair in (constraints before the indexes that follow them ...)
@@ -16,7 +16,7 @@
 --
 -- Function-only migrations: the migration column of expected_functions names, for each
 -- function, the migration that holds its current definition; the migrations named there
--- (004, 006, 007 and 009) are the function-only ones, and db init refuses to run one again unless
+-- (004, 006, 007, 009 and 010) are the function-only ones, and db init refuses to run one again unless
 -- every statement of it is CREATE OR REPLACE FUNCTION. A function missing or changed is
 -- repaired by running its migration again and then every later one named there, in
 -- version order, so that a later definition of a function always wins over an earlier
@@ -180,7 +180,8 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
             'text', 's', 'search_path=pg_catalog, pg_temp', 'd972587eb9f607bac2f61c2296523647',
             '006_report_view_functions.sql'),
            ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)',
-            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off', 'e36508bbf66a1dfa04532eca3891226d', '009_report_rows_split.sql'),
+            'record', 's', 'search_path=pg_catalog, pg_temp;jit=off;enable_nestloop=off;parallel_tuple_cost=0.01;min_parallel_index_scan_size=1TB;plan_cache_mode=force_custom_plan',
+            '4d75368251f7a889484b90f7e8c02c39', '010_report_rows_parallel.sql'),
            ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
             'record', 'v', 'search_path=pg_catalog, pg_temp', 'a594a89478e3061ee0d5572f0e8c2400', '007_report_compute.sql')
 ),
@@ -285,7 +286,7 @@ SELECT step, what, fix, rerun FROM (
     SELECT 5, 'function ' || sig || ' differs from its definition ('
               || concat_ws(', ', CASE WHEN actual_md5 <> body_md5 THEN 'body' END,
                            CASE WHEN provolatile <> volatility THEN 'volatility' END,
-                           CASE WHEN actual_config IS DISTINCT FROM config THEN 'SET search_path' END) || ')',
+                           CASE WHEN actual_config IS DISTINCT FROM config THEN 'SET settings' END) || ')',
            NULL, rerun
     FROM functions
     WHERE oid IS NOT NULL AND actual_rettype = rettype

@@ -278,7 +278,8 @@ class PinnedSearchPathTests(drtest.ToolTestCase):
             ("dyno_crm.dynoreport_period_title(text,boolean,timestamp without time zone,"
              "timestamp without time zone)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_report_rows(uuid[],timestamp with time zone,timestamp with time zone,text)",
-             ["search_path=pg_catalog, pg_temp", "jit=off"]),
+             ["search_path=pg_catalog, pg_temp", "jit=off", "enable_nestloop=off", "parallel_tuple_cost=0.01",
+              "min_parallel_index_scan_size=1TB", "plan_cache_mode=force_custom_plan"]),
             ("dyno_crm.dynoreport_report_store(uuid[],uuid[],uuid[],timestamp with time zone,timestamp with time zone,"
              "timestamp with time zone,timestamp with time zone,text)", ["search_path=pg_catalog, pg_temp"]),
             ("dyno_crm.dynoreport_timestamptz(text)", ["search_path=pg_catalog, pg_temp"]),
@@ -512,7 +513,7 @@ class SourceIndexTests(drtest.ToolTestCase):
 
 # The schema version this build needs (DR_SCHEMA_VERSION, core/schema.h) and describes in
 # sql/schema_objects_check.sql, and the tables it owns there besides dynoreport_schema_version.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 OWNED_TABLES = ["report_run", "report_rep_performance_fact", "report_run_view", "report_run_principal_name",
                 "report_run_total", "report_delivery"]
 

@@ -303,6 +303,49 @@ class ReportTests(drtest.FixtureTestCase):
             self.assertEqual(totals[T1], reference.expected_totals(deals, stage_rows, T1, start, end,
                                                                    list(asked)), text)
 
+    def test_the_parallel_plan_gives_the_serial_rows(self):
+        """Schema 10 lets the two halves of the report query (the created deals' counts and the
+        closed metrics) run at once in parallel workers: a Parallel Append under one Gather.
+        On this small fixture the planner takes that plan when starting workers is free
+        (parallel_setup_cost = 0, in a superuser session that also loads auto_explain to see
+        the plan); its rows, for a batch of both tenants, all principals and a principal list,
+        are the rows of the same call with parallel workers off. Fails when something in
+        the halves keeps them out of a parallel plan (a CTE read, a LIMIT/OFFSET subquery)."""
+        admin = os.environ.get("DYNOREPORT_TEST_PG_ADMIN", "")
+        self.assertTrue(admin, "DYNOREPORT_TEST_PG_ADMIN is not set (scripts/lib/common.sh dr_pg_start)")
+        start, end = reference.period_bounds("2026-03", "America/New_York")
+        sql = ("SELECT tenant_id::text, is_total, principal_type, principal_id::text, deals_created_count,"
+               " deals_closed_won_count, deals_closed_lost_count, total_amount_won, avg_deal_size_won,"
+               " avg_time_to_close_days, win_rate"
+               " FROM dyno_crm.dynoreport_report_rows(%s::uuid[], %s, %s, %s)"
+               " ORDER BY tenant_id, is_total, principal_type, principal_id")
+        conn = drtest.psycopg2.connect(drtest.psycopg2.extensions.make_dsn(admin, dbname=self.db.name))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("LOAD 'auto_explain'")
+                for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
+                                "auto_explain.log_analyze = on", "auto_explain.log_level = notice",
+                                "client_min_messages = notice", "parallel_setup_cost = 0",
+                                "max_parallel_workers_per_gather = 2"):
+                    cur.execute("SET " + setting)
+                for principals in (None, f"USER:{ALICE},GROUP:{EAST},USER:{BOB}"):
+                    del conn.notices[:]
+                    cur.execute(sql, ([T1, T2], start, end, principals))
+                    parallel = cur.fetchall()
+                    plans = "".join(conn.notices)
+                    self.assertIn("Parallel Append", plans, principals)
+                    self.assertRegex(plans, r"Workers Launched: [12]", principals)
+                    cur.execute("SET max_parallel_workers_per_gather = 0")
+                    cur.execute(sql, ([T1, T2], start, end, principals))
+                    serial = cur.fetchall()
+                    cur.execute("SET max_parallel_workers_per_gather = 2")
+                    self.assertNotIn("Parallel", "".join(conn.notices[-3:]), principals)
+                    self.assertGreater(len(serial), 4, principals)
+                    self.assertEqual(parallel, serial, principals)
+        finally:
+            conn.close()
+
     # ---- persistence and export -------------------------------------------------------
 
     def test_no_persist_writes_file_but_no_run(self):

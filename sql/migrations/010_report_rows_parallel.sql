@@ -1,0 +1,220 @@
+-- dynoreport schema version 10: the same report query on two cores. Version 9 computes a
+-- period in two independent halves, the created deals counted per attribution slot and the
+-- closed metrics of the deals created and closed in the period, one after the other; in a
+-- month of the 1M-deal benchmark tenant each half takes about 45 ms. This version lets
+-- PostgreSQL run the two halves at once, each in a parallel worker (a Parallel Append of
+-- the two aggregates under one Gather), where the server allows parallel workers:
+--   * the halves are one UNION ALL in a subquery (an append relation, whose children a
+--     Parallel Append may give to different workers), and nothing in them is parallel
+--     restricted: the flags of the totals test an array of the list's principals instead
+--     of reading the requested CTE, and the created deals of the closed half are a plain
+--     scan instead of a fenced subquery (OFFSET 0 keeps a subquery out of parallel plans);
+--   * what the fence was for, the planner looking each close's deal up by its key when it
+--     underestimates the period's closes, enable_nestloop = off now rules out for the call
+--     (every join of this query is a hash join on the benchmark data);
+--   * parallel_tuple_cost is a tenth of the default for the call: the planner estimates
+--     the rows of the four grouping sets as if their keys were independent (136,000 for
+--     3,091 in that month) and would charge the Gather for them;
+--   * min_parallel_index_scan_size = 1TB for the call: no parallel scan of the source
+--     indexes inside a half, which would make that half a parallel plan of its own and keep
+--     it out of the shared Gather (measured slower: the halves then run one after the
+--     other). Parallel scans of a table without the source indexes stay possible.
+--   * plan_cache_mode = force_custom_plan: each call is planned for its own arguments, as
+--     a run's first calls in a session are anyway. A generic plan (PL/pgSQL's choice after
+--     five calls, as in a long job) cannot hash the principals' array of the flags: with a
+--     list of all 550 principals of the benchmark tenant a month took 400 ms instead of
+--     130; planning the query costs about a millisecond.
+-- How many workers, if any, stays the server's choice (max_parallel_workers_per_gather,
+-- max_parallel_workers); with none the leader runs both halves in turn, as version 9 did.
+-- The rows are the same as version 9's (same semantics, compared on the benchmark data
+-- for tenants, periods and principal lists).
+--
+-- Function-only, like 004, 006, 007 and 009: `db init` runs it again when the function it
+-- defines is missing or was changed (sql/schema_objects_check.sql names it, with the
+-- fingerprint of its body: change both together). dynoreport_report_store (007) calls it.
+
+-- Every number of one period for each tenant of p_tenants, without storing anything (the
+-- benchmark's bare report SELECT calls it too): one row per tenant and principal
+-- (is_total false) and one total per tenant and principal type present (is_total true,
+-- principal_id NULL: the tenant's deals attributed to at least one principal of the run
+-- of that type, each deal once). Tenants are apart throughout: a stage row counts for the
+-- deal of its own tenant only.
+-- p_principals: NULL for all principals, else a comma list of TYPE:uuid (each of them gets
+-- a row for each tenant, with zeros when it has no deals there). Semantics (docs/metrics.md):
+-- a deal is created in the period when created_at is in [p_start, p_end); its close is the
+-- earliest current terminal stage entry of the tenant in the same period, won when a won
+-- stage was entered at that earliest time; owner = assignee counts once (the assignee slot
+-- is emptied then), so a deal's four attribution slots are disjoint and the slot rows add
+-- up per principal.
+-- No nested loop (enable_nestloop = off): when the planner underestimates the period's
+-- closes (a pipeline_stage never analysed gave 222 for 31,502) it would otherwise look
+-- each close's deal up by its key, a nested loop that took 140 ms for 2,000 tenants where
+-- a hash join takes 30.
+-- A type's total takes each deal once: the deals of its owner slots whose owner is a
+-- principal of the run, and the deals of its assignee slots whose assignee is one and whose
+-- owner is not (the assignee grouping set keeps that flag, owner_out).
+-- work_mem is raised to 32MB for the rest of the transaction when it is lower (the hashes
+-- of a month of a large tenant stay in memory), never lowered; jit is off for the call
+-- (compiling the expressions costs more than this query runs). The two halves (parts) may
+-- run at once in two parallel workers, as the server's settings allow (see the top).
+CREATE OR REPLACE FUNCTION dyno_crm.dynoreport_report_rows(
+    p_tenants uuid[], p_start timestamptz, p_end timestamptz, p_principals text)
+    RETURNS TABLE (tenant_id uuid, is_total boolean, principal_type varchar(20), principal_id uuid,
+                   deals_created_count bigint, deals_closed_won_count bigint,
+                   deals_closed_lost_count bigint, total_amount_won numeric,
+                   avg_deal_size_won numeric, avg_time_to_close_days numeric, win_rate numeric)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+    SET enable_nestloop = off
+    SET parallel_tuple_cost = 0.01
+    SET min_parallel_index_scan_size = '1TB'
+    SET plan_cache_mode = force_custom_plan
+    AS $fn$
+#variable_conflict use_column
+DECLARE
+    -- the principals of the list by type, for the total's flags (an array, not a reference
+    -- to the requested CTE: a CTE scan would keep the two halves out of a parallel plan)
+    v_users uuid[] := ARRAY(SELECT split_part(p.token, ':', 2)::uuid
+                            FROM unnest(string_to_array(p_principals, ',')) AS p(token)
+                            WHERE split_part(p.token, ':', 1) = 'USER');
+    v_groups uuid[] := ARRAY(SELECT split_part(p.token, ':', 2)::uuid
+                             FROM unnest(string_to_array(p_principals, ',')) AS p(token)
+                             WHERE split_part(p.token, ':', 1) = 'GROUP');
+BEGIN
+    IF pg_size_bytes(current_setting('work_mem')) < 32 * 1024 * 1024 THEN
+        PERFORM set_config('work_mem', '32MB', true);
+    END IF;
+    RETURN QUERY
+    WITH requested AS (
+        SELECT DISTINCT split_part(p.token, ':', 1)::varchar(20) AS principal_type,
+                        split_part(p.token, ':', 2)::uuid AS principal_id
+        FROM unnest(string_to_array(p_principals, ',')) AS p(token)
+    ),
+    -- one row per deal created and closed in the period, with its close: the deals joined
+    -- to their current terminal stage entries of the period first (a period's closes are
+    -- mostly of deals created before it), one row per deal kept by hashing after the join
+    closed AS (
+        SELECT d.tenant_id, d.amount, d.created_at, d.owned_by_user_id, d.assigned_user_id,
+               d.owned_by_group_id, d.assigned_group_id, min(s.entered_at) AS closed_at,
+               COALESCE(min(s.entered_at) FILTER (WHERE ps.stage_state = 'DONE_SUCCESS')
+                        = min(s.entered_at), false) AS won
+        FROM dyno_crm.deal d
+        JOIN dyno_crm.deal_pipeline_stage_state s ON s.deal_id = d.id AND s.tenant_id = d.tenant_id
+        JOIN dyno_crm.pipeline_stage ps ON ps.id = s.pipeline_stage_id
+        WHERE d.tenant_id = ANY (p_tenants) AND d.created_at >= p_start AND d.created_at < p_end
+          AND s.tenant_id = ANY (p_tenants) AND s.is_current = true
+          AND ps.stage_state IN ('DONE_SUCCESS', 'DONE_FAILED')
+          AND s.entered_at >= p_start AND s.entered_at < p_end
+        GROUP BY d.tenant_id, d.id, d.amount, d.created_at, d.owned_by_user_id, d.assigned_user_id,
+                 d.owned_by_group_id, d.assigned_group_id
+    ),
+    -- per tenant and slot (GROUPING of the four slot columns: 7 owner user, 11 assignee
+    -- user, 13 owner team, 14 assignee team): the deals created, then those closed
+    parts AS MATERIALIZED (
+      SELECT * FROM (
+        SELECT d.tenant_id,
+               GROUPING(d.owned_by_user_id,
+                        CASE WHEN d.assigned_user_id IS DISTINCT FROM d.owned_by_user_id THEN d.assigned_user_id END,
+                        d.owned_by_group_id,
+                        CASE WHEN d.assigned_group_id IS DISTINCT FROM d.owned_by_group_id THEN d.assigned_group_id END)
+                   AS slot,
+               d.owned_by_user_id AS owner_user,
+               CASE WHEN d.assigned_user_id IS DISTINCT FROM d.owned_by_user_id THEN d.assigned_user_id END
+                   AS assignee_user,
+               CASE WHEN p_principals IS NULL THEN d.owned_by_user_id IS NULL
+                    ELSE (d.owned_by_user_id = ANY (v_users)) IS NOT TRUE END AS owner_user_out,
+               d.owned_by_group_id AS owner_group,
+               CASE WHEN d.assigned_group_id IS DISTINCT FROM d.owned_by_group_id THEN d.assigned_group_id END
+                   AS assignee_group,
+               CASE WHEN p_principals IS NULL THEN d.owned_by_group_id IS NULL
+                    ELSE (d.owned_by_group_id = ANY (v_groups)) IS NOT TRUE END AS owner_group_out,
+               count(*) AS created_count, 0::bigint AS won_count, 0::bigint AS lost_count,
+               NULL::numeric AS won_amount, NULL::numeric AS close_seconds
+        FROM dyno_crm.deal d
+        WHERE d.tenant_id = ANY (p_tenants) AND d.created_at >= p_start AND d.created_at < p_end
+        GROUP BY GROUPING SETS ((1, 3), (1, 4, 5), (1, 6), (1, 7, 8))
+        UNION ALL
+        SELECT c.tenant_id,
+               GROUPING(c.owned_by_user_id,
+                        CASE WHEN c.assigned_user_id IS DISTINCT FROM c.owned_by_user_id THEN c.assigned_user_id END,
+                        c.owned_by_group_id,
+                        CASE WHEN c.assigned_group_id IS DISTINCT FROM c.owned_by_group_id THEN c.assigned_group_id END),
+               c.owned_by_user_id,
+               CASE WHEN c.assigned_user_id IS DISTINCT FROM c.owned_by_user_id THEN c.assigned_user_id END,
+               CASE WHEN p_principals IS NULL THEN c.owned_by_user_id IS NULL
+                    ELSE (c.owned_by_user_id = ANY (v_users)) IS NOT TRUE END,
+               c.owned_by_group_id,
+               CASE WHEN c.assigned_group_id IS DISTINCT FROM c.owned_by_group_id THEN c.assigned_group_id END,
+               CASE WHEN p_principals IS NULL THEN c.owned_by_group_id IS NULL
+                    ELSE (c.owned_by_group_id = ANY (v_groups)) IS NOT TRUE END,
+               0::bigint, count(*) FILTER (WHERE c.won), count(*) FILTER (WHERE NOT c.won),
+               sum(CASE WHEN c.won THEN COALESCE(c.amount, 0) END),
+               sum(extract(epoch FROM c.closed_at - c.created_at))
+        FROM closed c
+        GROUP BY GROUPING SETS ((1, 3), (1, 4, 5), (1, 6), (1, 7, 8))
+      ) halves
+    ),
+    -- the slot rows of the run's principals (all, or those requested)
+    chosen AS (
+        SELECT s.*
+        FROM (
+            SELECT x.tenant_id,
+                   CASE WHEN x.slot IN (7, 11) THEN 'USER' ELSE 'GROUP' END::varchar(20) AS principal_type,
+                   CASE x.slot WHEN 7 THEN x.owner_user WHEN 11 THEN x.assignee_user
+                               WHEN 13 THEN x.owner_group ELSE x.assignee_group END AS principal_id,
+                   CASE x.slot WHEN 11 THEN x.owner_user_out WHEN 14 THEN x.owner_group_out
+                               ELSE true END AS in_total,
+                   x.created_count, x.won_count, x.lost_count, x.won_amount, x.close_seconds
+            FROM parts x
+        ) s
+        WHERE s.principal_id IS NOT NULL
+          AND (p_principals IS NULL
+               OR (s.principal_type, s.principal_id) IN (SELECT r.principal_type, r.principal_id FROM requested r))
+    ),
+    metrics AS (
+        SELECT s.tenant_id, s.principal_type, s.principal_id,
+               sum(s.created_count)::bigint AS created_count, sum(s.won_count)::bigint AS won_count,
+               sum(s.lost_count)::bigint AS lost_count, sum(s.won_amount) AS won_amount,
+               sum(s.close_seconds) AS close_seconds
+        FROM chosen s
+        GROUP BY s.tenant_id, s.principal_type, s.principal_id
+    ),
+    totals AS (
+        SELECT s.tenant_id, s.principal_type,
+               sum(s.created_count)::bigint AS created_count, sum(s.won_count)::bigint AS won_count,
+               sum(s.lost_count)::bigint AS lost_count, sum(s.won_amount) AS won_amount,
+               sum(s.close_seconds) AS close_seconds
+        FROM chosen s
+        WHERE s.in_total
+        GROUP BY s.tenant_id, s.principal_type
+    ),
+    targets AS (
+        SELECT t.tenant_id, r.principal_type, r.principal_id
+        FROM requested r CROSS JOIN unnest(p_tenants) AS t(tenant_id)
+        UNION
+        SELECT m.tenant_id, m.principal_type, m.principal_id FROM metrics m WHERE p_principals IS NULL
+    ),
+    present AS (
+        SELECT DISTINCT t.tenant_id, t.principal_type FROM targets t
+    )
+    SELECT t.tenant_id, false, t.principal_type, t.principal_id,
+           COALESCE(m.created_count, 0), COALESCE(m.won_count, 0), COALESCE(m.lost_count, 0),
+           COALESCE(m.won_amount, 0),
+           round(m.won_amount / NULLIF(m.won_count, 0), 2),
+           round(m.close_seconds / (NULLIF(m.won_count + m.lost_count, 0) * 86400), 4),
+           round(m.won_count::numeric / NULLIF(m.won_count + m.lost_count, 0), 4)
+    FROM targets t
+    LEFT JOIN metrics m ON m.tenant_id = t.tenant_id AND m.principal_type = t.principal_type
+                       AND m.principal_id = t.principal_id
+    UNION ALL
+    SELECT p.tenant_id, true, p.principal_type, NULL::uuid,
+           COALESCE(x.created_count, 0), COALESCE(x.won_count, 0), COALESCE(x.lost_count, 0),
+           COALESCE(x.won_amount, 0),
+           round(x.won_amount / NULLIF(x.won_count, 0), 2),
+           round(x.close_seconds / (NULLIF(x.won_count + x.lost_count, 0) * 86400), 4),
+           round(x.won_count::numeric / NULLIF(x.won_count + x.lost_count, 0), 4)
+    FROM present p
+    LEFT JOIN totals x ON x.tenant_id = p.tenant_id AND x.principal_type = p.principal_type;
+END
+$fn$;
