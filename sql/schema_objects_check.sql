@@ -181,7 +181,7 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
             '006_report_view_functions.sql'),
            ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)',
             'record', 's', 'search_path=pg_catalog, pg_temp;jit=off;enable_nestloop=off;parallel_tuple_cost=0.01;min_parallel_index_scan_size=1TB;plan_cache_mode=force_custom_plan',
-            '4d75368251f7a889484b90f7e8c02c39', '010_report_rows_parallel.sql'),
+            '8b87f27c29cbe4fb2ebf40cdefff28bf', '010_report_rows_parallel.sql'),
            ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
             'record', 'v', 'search_path=pg_catalog, pg_temp', 'a594a89478e3061ee0d5572f0e8c2400', '007_report_compute.sql')
 ),

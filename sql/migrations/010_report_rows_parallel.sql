@@ -26,6 +26,10 @@
 --     130; planning the query costs about a millisecond.
 -- How many workers, if any, stays the server's choice (max_parallel_workers_per_gather,
 -- max_parallel_workers); with none the leader runs both halves in turn, as version 9 did.
+-- A call for more than one tenant (a job's batch) takes no parallel workers: a job runs its
+-- batches on --jobs connections of its own, and on 2 cores a batch of 100 tenants of 500
+-- deals took 21 ms with two workers against 15 ms without (starting the workers costs more
+-- than the halves take there).
 -- The rows are the same as version 9's (same semantics, compared on the benchmark data
 -- for tenants, periods and principal lists).
 --
@@ -84,6 +88,12 @@ DECLARE
 BEGIN
     IF pg_size_bytes(current_setting('work_mem')) < 32 * 1024 * 1024 THEN
         PERFORM set_config('work_mem', '32MB', true);
+    END IF;
+    -- a batch of tenants is a job's, which spreads its batches over its own connections
+    -- (--jobs): parallel workers would contend with those for the same cores. Lowered for
+    -- the rest of the transaction (the batch's), never raised.
+    IF cardinality(p_tenants) > 1 AND current_setting('max_parallel_workers_per_gather')::int > 0 THEN
+        PERFORM set_config('max_parallel_workers_per_gather', '0', true);
     END IF;
     RETURN QUERY
     WITH requested AS (

@@ -308,9 +308,10 @@ class ReportTests(drtest.FixtureTestCase):
         closed metrics) run at once in parallel workers: a Parallel Append under one Gather.
         On this small fixture the planner takes that plan when starting workers is free
         (parallel_setup_cost = 0, in a superuser session that also loads auto_explain to see
-        the plan); its rows, for a batch of both tenants, all principals and a principal list,
-        are the rows of the same call with parallel workers off. Fails when something in
-        the halves keeps them out of a parallel plan (a CTE read, a LIMIT/OFFSET subquery)."""
+        the plan); its rows, for each tenant alone, all principals and a principal list, are
+        the rows of the same call with parallel workers off. Fails when something in the
+        halves keeps them out of a parallel plan (a CTE read, a LIMIT/OFFSET subquery). A
+        batch of both tenants (a job's) takes no workers, and gives the same rows too."""
         admin = os.environ.get("DYNOREPORT_TEST_PG_ADMIN", "")
         self.assertTrue(admin, "DYNOREPORT_TEST_PG_ADMIN is not set (scripts/lib/common.sh dr_pg_start)")
         start, end = reference.period_bounds("2026-03", "America/New_York")
@@ -329,20 +330,30 @@ class ReportTests(drtest.FixtureTestCase):
                                 "client_min_messages = notice", "parallel_setup_cost = 0",
                                 "max_parallel_workers_per_gather = 2"):
                     cur.execute("SET " + setting)
-                for principals in (None, f"USER:{ALICE},GROUP:{EAST},USER:{BOB}"):
-                    del conn.notices[:]
-                    cur.execute(sql, ([T1, T2], start, end, principals))
-                    parallel = cur.fetchall()
-                    plans = "".join(conn.notices)
-                    self.assertIn("Parallel Append", plans, principals)
-                    self.assertRegex(plans, r"Workers Launched: [12]", principals)
-                    cur.execute("SET max_parallel_workers_per_gather = 0")
-                    cur.execute(sql, ([T1, T2], start, end, principals))
-                    serial = cur.fetchall()
-                    cur.execute("SET max_parallel_workers_per_gather = 2")
-                    self.assertNotIn("Parallel", "".join(conn.notices[-3:]), principals)
-                    self.assertGreater(len(serial), 4, principals)
-                    self.assertEqual(parallel, serial, principals)
+                for tenants in ([T1], [T2], [T1, T2]):
+                    for principals in (None, f"USER:{ALICE},GROUP:{EAST},USER:{BOB}"):
+                        case = (tenants, principals)
+                        cur.execute("BEGIN")
+                        del conn.notices[:]
+                        cur.execute(sql, (tenants, start, end, principals))
+                        parallel = cur.fetchall()
+                        plans = "".join(conn.notices)
+                        cur.execute("COMMIT")
+                        if len(tenants) == 1:
+                            self.assertIn("Parallel Append", plans, case)
+                            self.assertRegex(plans, r"Workers Launched: [12]", case)
+                        else:
+                            self.assertIn("HashAggregate", plans, case)
+                            self.assertNotIn("Parallel", plans, case)
+                        cur.execute("SET max_parallel_workers_per_gather = 0")
+                        del conn.notices[:]
+                        cur.execute(sql, (tenants, start, end, principals))
+                        serial = cur.fetchall()
+                        self.assertIn("HashAggregate", "".join(conn.notices), case)
+                        self.assertNotIn("Parallel", "".join(conn.notices), case)
+                        cur.execute("SET max_parallel_workers_per_gather = 2")
+                        self.assertGreater(len(serial), 3, case)
+                        self.assertEqual(parallel, serial, case)
         finally:
             conn.close()
 
