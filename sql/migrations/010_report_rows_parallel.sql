@@ -25,7 +25,8 @@
 --     list of all 550 principals of the benchmark tenant a month took 400 ms instead of
 --     130; planning the query costs about a millisecond.
 -- How many workers, if any, stays the server's choice (max_parallel_workers_per_gather,
--- max_parallel_workers); with none the leader runs both halves in turn, as version 9 did.
+-- max_parallel_workers); with none the leader runs both halves in turn, as version 9 did,
+-- and so does PostgreSQL 13, whose PL/pgSQL never runs RETURN QUERY in parallel (14 does).
 -- A call for more than one tenant (a job's batch) takes no parallel workers: a job runs its
 -- batches on --jobs connections of its own, and on 2 cores a batch of 100 tenants of 500
 -- deals took 21 ms with two workers against 15 ms without (starting the workers costs more
