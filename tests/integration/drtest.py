@@ -149,6 +149,17 @@ class FreshDatabase:
         drop_database(self.name)
 
 
+def superuser_dsn(**params):
+    """libpq conninfo of a superuser session on the test server (DYNOREPORT_TEST_PG_ADMIN,
+    exported by dr_pg_start in scripts/lib/common.sh), with @params (dbname=..., options=...)
+    put over it; a test that needs one fails when it is not set."""
+    dsn = os.environ.get("DYNOREPORT_TEST_PG_ADMIN", "")
+    if not dsn:
+        raise AssertionError("DYNOREPORT_TEST_PG_ADMIN is not set (superuser libpq conninfo; "
+                             "dr_pg_start in scripts/lib/common.sh exports it)")
+    return psycopg2.extensions.make_dsn(dsn, **params) if params else dsn
+
+
 def _admin_connect():
     conn = psycopg2.connect(os.environ["DYNOREPORT_TEST_PG"])
     conn.autocommit = True

@@ -120,12 +120,8 @@ SOURCE_INDEXES = {
 
 
 def admin_dsn(db):
-    dsn = os.environ.get("DYNOREPORT_TEST_PG_ADMIN", "")
-    if not dsn:
-        raise AssertionError("DYNOREPORT_TEST_PG_ADMIN is not set (superuser libpq conninfo; "
-                             "dr_pg_start in scripts/lib/common.sh exports it)")
     # ALTER DATABASE ... SET search_path reaches superusers too: the checks see pg_catalog first
-    return drtest.psycopg2.extensions.make_dsn(dsn, dbname=db.name, options="-c search_path=pg_catalog,public")
+    return drtest.superuser_dsn(dbname=db.name, options="-c search_path=pg_catalog,public")
 
 
 def admin_query(db, sql, args=None):

@@ -54,14 +54,6 @@ def faulty_plugin_dir():
     return d
 
 
-def admin_dsn():
-    dsn = os.environ.get("DYNOREPORT_TEST_PG_ADMIN", "")
-    if not dsn:
-        raise AssertionError("DYNOREPORT_TEST_PG_ADMIN is not set (superuser libpq conninfo; "
-                             "dr_pg_start in scripts/lib/common.sh exports it)")
-    return dsn
-
-
 def wait_until(predicate, what, timeout=WAIT):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -154,7 +146,7 @@ class FaultTestCase(drtest.FixtureTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.plugdir = faulty_plugin_dir()
-        cls.admin = admin_dsn()
+        cls.admin = drtest.superuser_dsn()
         cls.start, cls.end = reference.period_bounds(PERIOD, TZ)
 
     def state(self):

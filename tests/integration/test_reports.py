@@ -18,6 +18,15 @@ FACT_SQL = (
     " FROM dyno_crm.report_rep_performance_fact WHERE run_id = %s"
     " ORDER BY principal_type, principal_id")
 
+# dynoreport_report_rows over an array of tenants, as text in the fact and totals columns' types.
+ROWS_SQL = (
+    "SELECT tenant_id::text, is_total, principal_type, principal_id::text,"
+    " deals_created_count::text, deals_closed_won_count::text, deals_closed_lost_count::text,"
+    " total_amount_won::numeric(14,2)::text, avg_deal_size_won::numeric(14,2)::text,"
+    " avg_time_to_close_days::numeric(10,4)::text, win_rate::numeric(5,4)::text"
+    " FROM dyno_crm.dynoreport_report_rows(%s::uuid[], %s, %s, %s)"
+    " ORDER BY tenant_id, is_total, principal_type, principal_id")
+
 ZERO_ROW = ["0", "0", "0", "0.00", None, None, None]
 
 # --all-principals scenarios: (test name, tenant, period args, --tz, bounds, file label).
@@ -228,14 +237,8 @@ class ReportTests(drtest.FixtureTestCase):
     def batch_rows(self, tenants, start, end, principals=None):
         """dynoreport_report_rows over @tenants (a job's batch): facts {tenant: rows} and totals
         {tenant: {type: values}}, as text in the fact and totals columns' types."""
-        sql = ("SELECT tenant_id::text, is_total, principal_type, principal_id::text,"
-               " deals_created_count::text, deals_closed_won_count::text, deals_closed_lost_count::text,"
-               " total_amount_won::numeric(14,2)::text, avg_deal_size_won::numeric(14,2)::text,"
-               " avg_time_to_close_days::numeric(10,4)::text, win_rate::numeric(5,4)::text"
-               " FROM dyno_crm.dynoreport_report_rows(%s::uuid[], %s, %s, %s)"
-               " ORDER BY tenant_id, is_total, principal_type, principal_id")
         with self.conn.cursor() as cur:
-            cur.execute(sql, (tenants, start, end, principals))
+            cur.execute(ROWS_SQL, (tenants, start, end, principals))
             got = cur.fetchall()
         self.conn.rollback()
         facts, totals = {}, {}
@@ -312,15 +315,8 @@ class ReportTests(drtest.FixtureTestCase):
         the rows of the same call with parallel workers off. Fails when something in the
         halves keeps them out of a parallel plan (a CTE read, a LIMIT/OFFSET subquery). A
         batch of both tenants (a job's) takes no workers, and gives the same rows too."""
-        admin = os.environ.get("DYNOREPORT_TEST_PG_ADMIN", "")
-        self.assertTrue(admin, "DYNOREPORT_TEST_PG_ADMIN is not set (scripts/lib/common.sh dr_pg_start)")
         start, end = reference.period_bounds("2026-03", "America/New_York")
-        sql = ("SELECT tenant_id::text, is_total, principal_type, principal_id::text, deals_created_count,"
-               " deals_closed_won_count, deals_closed_lost_count, total_amount_won, avg_deal_size_won,"
-               " avg_time_to_close_days, win_rate"
-               " FROM dyno_crm.dynoreport_report_rows(%s::uuid[], %s, %s, %s)"
-               " ORDER BY tenant_id, is_total, principal_type, principal_id")
-        conn = drtest.psycopg2.connect(drtest.psycopg2.extensions.make_dsn(admin, dbname=self.db.name))
+        conn = drtest.psycopg2.connect(drtest.superuser_dsn(dbname=self.db.name))
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -335,7 +331,7 @@ class ReportTests(drtest.FixtureTestCase):
                         case = (tenants, principals)
                         cur.execute("BEGIN")
                         del conn.notices[:]
-                        cur.execute(sql, (tenants, start, end, principals))
+                        cur.execute(ROWS_SQL, (tenants, start, end, principals))
                         parallel = cur.fetchall()
                         plans = "".join(conn.notices)
                         cur.execute("COMMIT")
@@ -347,7 +343,7 @@ class ReportTests(drtest.FixtureTestCase):
                             self.assertNotIn("Parallel", plans, case)
                         cur.execute("SET max_parallel_workers_per_gather = 0")
                         del conn.notices[:]
-                        cur.execute(sql, (tenants, start, end, principals))
+                        cur.execute(ROWS_SQL, (tenants, start, end, principals))
                         serial = cur.fetchall()
                         self.assertIn("HashAggregate", "".join(conn.notices), case)
                         self.assertNotIn("Parallel", "".join(conn.notices), case)

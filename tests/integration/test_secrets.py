@@ -79,7 +79,7 @@ def run(args, connect=None, env_extra=None, cwd=None, timeout=drtest.TOOL_TIMEOU
 
 
 def admin_execute(sql, args=None):
-    conn = drtest.psycopg2.connect(os.environ["DYNOREPORT_TEST_PG_ADMIN"])
+    conn = drtest.psycopg2.connect(drtest.superuser_dsn())
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
@@ -112,8 +112,7 @@ class PasswordFileEscapingTests(SecretsTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if not os.environ.get("DYNOREPORT_TEST_PG_ADMIN"):
-            raise AssertionError("DYNOREPORT_TEST_PG_ADMIN (a superuser conninfo) is needed to create a role")
+        drtest.superuser_dsn()  # fails the class when the superuser conninfo (to create a role) is not set
         # a role of its own, a member of the test role (so it may run reports on the
         # fixture), with the hard password; dropped after the class
         cls.role = f"drsec_{secrets.token_hex(4)}"
