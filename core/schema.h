@@ -19,7 +19,7 @@ const char *dr_sql_dir(void);
  * `run`, `export` and `job` refuse an older one (dr_schema_check), and `db init` checks the
  * objects against sql/schema_objects_check.sql, which describes this version.
  */
-#define DR_SCHEMA_VERSION 10
+#define DR_SCHEMA_VERSION 11
 
 /** What `db init` did, for its message. */
 typedef struct dr_schema_report {

@@ -1,5 +1,5 @@
 -- What `db init` checks after the migrations (core/schema.c): every object dynoreport owns,
--- as migrations 001-010 and schema_version_create.sql define them at schema version 10
+-- as migrations 001-011 and schema_version_create.sql define them at schema version 11
 -- (DR_SCHEMA_VERSION in core/schema.h: change both together). One row per object that is
 -- missing or differs, ordered for repair:
 --   step   the order to repair in (constraints before the indexes that follow them ...)
@@ -16,7 +16,7 @@
 --
 -- Function-only migrations: the migration column of expected_functions names, for each
 -- function, the migration that holds its current definition; the migrations named there
--- (004, 006, 007, 009 and 010) are the function-only ones, and db init refuses to run one again unless
+-- (004, 006, 007, 009, 010 and 011) are the function-only ones, and db init refuses to run one again unless
 -- every statement of it is CREATE OR REPLACE FUNCTION. A function missing or changed is
 -- repaired by running its migration again and then every later one named there, in
 -- version order, so that a later definition of a function always wins over an earlier
@@ -181,7 +181,7 @@ expected_functions (sig, rettype, volatility, config, body_md5, migration) AS (
             '006_report_view_functions.sql'),
            ('dyno_crm.dynoreport_report_rows(uuid[], timestamp with time zone, timestamp with time zone, text)',
             'record', 's', 'search_path=pg_catalog, pg_temp;jit=off;enable_nestloop=off;parallel_tuple_cost=0.01;min_parallel_index_scan_size=1TB;plan_cache_mode=force_custom_plan',
-            '8b87f27c29cbe4fb2ebf40cdefff28bf', '010_report_rows_parallel.sql'),
+            '903b1b42dfb892f8aa17dd8780191cab', '011_report_rows_one_worker.sql'),
            ('dyno_crm.dynoreport_report_store(uuid[], uuid[], uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text)',
             'record', 'v', 'search_path=pg_catalog, pg_temp', 'a594a89478e3061ee0d5572f0e8c2400', '007_report_compute.sql')
 ),

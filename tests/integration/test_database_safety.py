@@ -509,7 +509,7 @@ class SourceIndexTests(drtest.ToolTestCase):
 
 # The schema version this build needs (DR_SCHEMA_VERSION, core/schema.h) and describes in
 # sql/schema_objects_check.sql, and the tables it owns there besides dynoreport_schema_version.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 OWNED_TABLES = ["report_run", "report_rep_performance_fact", "report_run_view", "report_run_principal_name",
                 "report_run_total", "report_delivery"]
 
