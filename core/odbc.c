@@ -1,3 +1,5 @@
+/* odbc.c: the one module that talks ODBC (see odbc.h): connecting, statements with bound
+   text parameters, results streamed through row arrays, diagnostics made messages. */
 #include "odbc.h"
 
 #include <ctype.h>
@@ -16,6 +18,10 @@
 #define DR_DEFAULT_BATCH 512
 /* Rows psqlODBC fetches from its server-side cursor per round trip. */
 #define DR_DEFAULT_FETCH 2000
+/* psqlODBC's connection attribute for UseDeclareFetch (SQL_ATTR_PGOPT_USE_DECLAREFETCH in its
+   pgapifunc.h, 13.x): the driver reads it when it executes a statement, so it may change from
+   one statement to the next. */
+#define DR_PSQLODBC_USE_DECLAREFETCH 65539
 #define DR_STR2(x) #x
 #define DR_STR(x) DR_STR2(x)
 
@@ -25,7 +31,32 @@ struct dr_db {
     SQLHSTMT active; /* statement currently executing, for dr_db_cancel (under lock) */
     pthread_mutex_t lock; /* a cancel from the signal thread never meets a freed statement */
     int connected;   /* SQLDriverConnect succeeded: a lost connection is now temporary */
+    /* Results through a server-side cursor (UseDeclareFetch) for the queries that stream, and
+       read whole for those of a few rows: cursor_switch says whether the driver takes the
+       attribute, cursor_wanted is the connection's own setting, cursor_now the current one. */
+    int cursor_switch, cursor_wanted, cursor_now;
 };
+
+/*
+ * With UseDeclareFetch on, psqlODBC runs every SELECT through a cursor: it first asks the
+ * server to parse the statement (a round trip), then declares the cursor and fetches, and
+ * closes the cursor afterwards (another). For the statements that return no rows or a few
+ * (a lookup, a setting, the storing statement's one row per tenant) that is two round trips
+ * and a cursor for nothing, ten times in a run: they are run with the attribute off, read
+ * whole at once; the queries whose rows stream (facts, views, lists) keep the cursor.
+ * A connection string that turns UseDeclareFetch off keeps it off everywhere; a driver
+ * without the attribute runs everything its own way.
+ */
+static void result_mode(dr_db *db, int stream)
+{
+    int want = stream && db->cursor_wanted;
+    if (!db->cursor_switch || want == db->cursor_now)
+        return;
+    if (SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, DR_PSQLODBC_USE_DECLAREFETCH, (SQLPOINTER)(SQLULEN)want, 0)))
+        db->cursor_now = want;
+    else
+        db->cursor_switch = 0;
+}
 
 /* Mark @p stmt as running (or nothing, NULL) for dr_db_cancel. */
 static void set_active(dr_db *db, SQLHSTMT stmt)
@@ -78,6 +109,28 @@ static const char *strip_odbc_prefix(const char *msg)
     return msg;
 }
 
+/* A server error about a statement inside a function (the report's) comes with that
+   statement's text: "LINE n: ..." and a caret line after the message, then "QUERY: ..." and
+   its "CONTEXT: ...", hundreds of characters that hide what matters (DETAIL, HINT and the
+   advice appended after them). Cut @p m at "\nQUERY:" and take the LINE lines out. */
+static void drop_internal_query(char *m)
+{
+    char *q = strstr(m, "\nQUERY:");
+    if (q == NULL)
+        return;
+    *q = '\0';
+    char *line = strstr(m, "\nLINE ");
+    if (line == NULL)
+        return;
+    char *after = strchr(line + 1, '\n');      /* the end of the LINE line */
+    if (after != NULL && after[1] == ' ')     /* the caret line: blanks and a '^' */
+        after = strchr(after + 1, '\n');
+    if (after == NULL)
+        *line = '\0';
+    else
+        memmove(line, after, strlen(after) + 1);
+}
+
 /* Collect all diagnostic records of a handle into one message and a status. */
 static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *what)
 {
@@ -85,16 +138,20 @@ static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *
     char first_state[6] = "HY000";
     size_t used = 0;
     for (SQLSMALLINT i = 1; i <= 5; i++) {
-        SQLCHAR state[6], msg[512];
+        SQLCHAR state[6], msg[4096];
         SQLINTEGER native = 0;
         SQLSMALLINT len = 0;
         SQLRETURN rc = SQLGetDiagRec(type, h, i, state, &native, msg, sizeof msg, &len);
         if (!SQL_SUCCEEDED(rc))
             break;
+        /* a message longer than the buffer: psqlODBC hands out its rest as the next records,
+           pieces of this one, so there is no other record to read after it */
+        int cut = len >= (SQLSMALLINT)sizeof msg;
         if (i == 1)
             memcpy(first_state, state, sizeof first_state);
         /* psqlODBC reports a server error as "ERROR: ..." ; keep it on one line */
         char *m = (char *)strip_odbc_prefix((const char *)msg);
+        drop_internal_query(m);
         char shown[640];
         for (char *p = m; *p; p++)
             if (*p == '\n' || *p == '\r' || *p == '\t')
@@ -106,6 +163,8 @@ static dr_status diag(SQLSMALLINT type, SQLHANDLE h, dr_error *err, const char *
         if (n < 0 || (size_t)n >= sizeof text - used)
             break;
         used += (size_t)n;
+        if (cut)
+            break;
     }
     if (text[0] == '\0')
         snprintf(text, sizeof text, "no diagnostic available");
@@ -147,6 +206,23 @@ static const char *timeout_advice(const char *state, const char *msg)
     return NULL;
 }
 
+/* Append " - @p advice" to err->msg, cutting the diagnostic before it when both do not fit:
+   the advice is what the user acts on. */
+static void append_advice(dr_error *err, const char *advice)
+{
+    size_t n = strlen(err->msg), need = strlen(advice) + 3, cap = sizeof err->msg;
+    if (need + 4 >= cap)
+        return;
+    if (n + need >= cap) {
+        n = cap - need - 4;
+        while (n > 0 && ((unsigned char)err->msg[n] & 0xC0) == 0x80)
+            n--; /* not inside a UTF-8 character */
+        memcpy(err->msg + n, "...", 3);
+        n += 3;
+    }
+    snprintf(err->msg + n, cap - n, " - %s", advice);
+}
+
 static dr_status conn_diag(const dr_db *db, SQLSMALLINT type, SQLHANDLE h, dr_error *err,
                            const char *what)
 {
@@ -154,18 +230,15 @@ static dr_status conn_diag(const dr_db *db, SQLSMALLINT type, SQLHANDLE h, dr_er
     dr_status st = diag(type, h, err, what);
     const char *advice = first_error ? timeout_advice(err->sqlstate, err->msg) : NULL;
     if (advice != NULL) {
-        size_t n = strlen(err->msg);
         err->status = st = DR_ETEMPFAIL;
-        snprintf(err->msg + n, sizeof err->msg - n, " - %s", advice);
+        append_advice(err, advice);
         return st;
     }
     if (st != DR_EUNAVAILABLE || !db->connected)
         return st;
     if (first_error) {
-        size_t n = strlen(err->msg);
         err->status = DR_ETEMPFAIL;
-        snprintf(err->msg + n, sizeof err->msg - n,
-                 " - the connection to the database was lost mid-transaction; try again");
+        append_advice(err, "the connection to the database was lost mid-transaction; try again");
     }
     return DR_ETEMPFAIL;
 }
@@ -368,6 +441,12 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         goto cleanup;
     }
     db->connected = 1;
+    SQLINTEGER declare_fetch = 0;
+    if (SQL_SUCCEEDED(SQLGetConnectAttr(db->dbc, DR_PSQLODBC_USE_DECLAREFETCH, &declare_fetch,
+                                        sizeof declare_fetch, NULL))) {
+        db->cursor_switch = 1;
+        db->cursor_wanted = db->cursor_now = declare_fetch != 0;
+    }
     if (!SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT,
                                          (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0))) {
         st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit off");
@@ -462,9 +541,10 @@ void dr_db_cancel(dr_db *db)
     pthread_mutex_unlock(&db->lock);
 }
 
-/* Allocate a statement, bind the text parameters and execute. */
+/* Allocate a statement, bind the text parameters and execute; its rows, if any, through a
+   server-side cursor when @p stream (result_mode). */
 static dr_status execute(dr_db *db, const char *sql, const char *const *params, size_t nparams,
-                         SQLLEN *inds, SQLHSTMT *out, dr_error *err)
+                         int stream, SQLLEN *inds, SQLHSTMT *out, dr_error *err)
 {
     SQLHSTMT stmt = NULL;
     dr_status st = DR_OK;
@@ -483,6 +563,7 @@ static dr_status execute(dr_db *db, const char *sql, const char *const *params, 
             goto cleanup;
         }
     }
+    result_mode(db, stream);
     set_active(db, stmt);
     SQLRETURN rc = SQLExecDirect(stmt, (SQLCHAR *)sql, SQL_NTS);
     set_active(db, NULL);
@@ -510,7 +591,7 @@ dr_status dr_db_exec(dr_db *db, const char *sql, const char *const *params, size
     SQLHSTMT stmt;
     if (nparams > DR_MAX_PARAMS)
         return dr_fail(err, DR_EINTERNAL, "too many parameters (%zu)", nparams);
-    dr_status st = execute(db, sql, params, nparams, inds, &stmt, err);
+    dr_status st = execute(db, sql, params, nparams, 0, inds, &stmt, err);
     if (st != DR_OK)
         return st;
     if (rows) {
@@ -575,8 +656,8 @@ static SQLLEN column_width(SQLSMALLINT type, SQLULEN size)
     return (SQLLEN)w;
 }
 
-dr_status dr_db_query(dr_db *db, const char *sql, const char *const *params, size_t nparams,
-                      size_t batch, dr_cursor **out, dr_error *err)
+static dr_status open_query(dr_db *db, const char *sql, const char *const *params, size_t nparams,
+                            size_t batch, int stream, dr_cursor **out, dr_error *err)
 {
     SQLLEN inds[DR_MAX_PARAMS];
     dr_status st;
@@ -588,7 +669,7 @@ dr_status dr_db_query(dr_db *db, const char *sql, const char *const *params, siz
         return dr_fail(err, DR_ENOMEM, "out of memory opening a query");
     c->db = db;
     c->batch = batch ? batch : DR_DEFAULT_BATCH;
-    st = execute(db, sql, params, nparams, inds, &c->stmt, err);
+    st = execute(db, sql, params, nparams, stream, inds, &c->stmt, err);
     if (st != DR_OK)
         goto cleanup;
     SQLSMALLINT ncols = 0;
@@ -632,6 +713,12 @@ cleanup:
     }
     *out = c;
     return DR_OK;
+}
+
+dr_status dr_db_query(dr_db *db, const char *sql, const char *const *params, size_t nparams,
+                      size_t batch, dr_cursor **out, dr_error *err)
+{
+    return open_query(db, sql, params, nparams, batch, 1, out, err);
 }
 
 size_t dr_cursor_ncols(const dr_cursor *c)
@@ -761,15 +848,27 @@ dr_status dr_db_exec_named(dr_db *db, const char *sql, const dr_param *params, s
     return st;
 }
 
-dr_status dr_db_query_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
-                            size_t batch, dr_cursor **out, dr_error *err)
+static dr_status query_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
+                             size_t batch, int stream, dr_cursor **out, dr_error *err)
 {
     named_sql ns = {0};
     dr_status st = named_prepare(sql, params, nparams, &ns, err);
     if (st == DR_OK)
-        st = dr_db_query(db, ns.sql, ns.values, ns.n, batch, out, err);
+        st = open_query(db, ns.sql, ns.values, ns.n, batch, stream, out, err);
     free(ns.sql);
     return st;
+}
+
+dr_status dr_db_query_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
+                            size_t batch, dr_cursor **out, dr_error *err)
+{
+    return query_named(db, sql, params, nparams, batch, 1, out, err);
+}
+
+dr_status dr_db_query_small_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
+                                  dr_cursor **out, dr_error *err)
+{
+    return query_named(db, sql, params, nparams, 0, 0, out, err);
 }
 
 dr_status dr_db_fetch_row_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
@@ -780,7 +879,7 @@ dr_status dr_db_fetch_row_named(dr_db *db, const char *sql, const dr_param *para
     const char *v[DR_MAX_LOOKUP_COLS];
     size_t l[DR_MAX_LOOKUP_COLS];
     *found = 0;
-    dr_status st = dr_db_query_named(db, sql, params, nparams, 1, &c, err);
+    dr_status st = query_named(db, sql, params, nparams, 1, 0, &c, err);
     if (st == DR_OK && (dr_cursor_ncols(c) < ncols || dr_cursor_ncols(c) > DR_MAX_LOOKUP_COLS))
         st = dr_fail(err, DR_EINTERNAL, "a lookup returned %zu columns, expected %zu", dr_cursor_ncols(c), ncols);
     if (st == DR_OK)

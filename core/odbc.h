@@ -268,6 +268,13 @@ dr_status dr_db_exec_named(dr_db *db, const char *sql, const dr_param *params, s
 dr_status dr_db_query_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
                             size_t batch, dr_cursor **out, dr_error *err);
 /**
+ * dr_db_query_named for a result of a few rows (one per tenant of a batch, a short list):
+ * the driver reads it whole when the statement runs, without a server-side cursor, which
+ * saves two round trips. Queries whose rows can be many use dr_db_query_named.
+ */
+dr_status dr_db_query_small_named(dr_db *db, const char *sql, const dr_param *params, size_t nparams,
+                                  dr_cursor **out, dr_error *err);
+/**
  * Run a query expected to give at most one row and copy its first @p ncols values into
  * @p dst (each of @p sizes[i] bytes; SQL NULL becomes ""). *@p found says whether there
  * was a row. For the many small lookups (a version, a zone, a run's header).

@@ -43,7 +43,7 @@ static dr_status per_tenant_values(dr_db *db, const char *sql, const dr_param *p
 {
     dr_cursor *c = NULL;
     size_t got = 0;
-    dr_status st = dr_db_query_named(db, sql, p, np, n < 1000 ? n + 1 : 1000, &c, err);
+    dr_status st = dr_db_query_small_named(db, sql, p, np, &c, err); /* a batch: at most 100 */
     while (st == DR_OK) {
         const char *v[2];
         size_t len[2];
@@ -114,7 +114,7 @@ dr_status dr_store_compute_runs(dr_db *db, const dr_run_meta *const *m, const ch
         {"compare_end", compare_run_ids ? compare_end : NULL},
         {"principals", explicit_principals ? m[0]->principals : NULL},
     };
-    st = dr_db_query_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], 0, &c, err);
+    st = dr_db_query_small_named(db, dr_sql_report_store, p, sizeof p / sizeof p[0], &c, err);
     for (size_t got = 0; st == DR_OK; got++) {
         const char *v[3];
         size_t len[3];

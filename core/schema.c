@@ -233,7 +233,7 @@ static dr_status objects_check(dr_db *db, problem *rows, size_t *count, dr_error
 {
     dr_cursor *c = NULL;
     *count = 0;
-    dr_status st = dr_db_query_named(db, dr_sql_schema_objects_check, NULL, 0, 0, &c, err);
+    dr_status st = dr_db_query_small_named(db, dr_sql_schema_objects_check, NULL, 0, &c, err);
     if (st == DR_OK && dr_cursor_ncols(c) != 4)
         st = dr_fail(err, DR_EINTERNAL, "the objects check returned %zu columns, expected 4", dr_cursor_ncols(c));
     while (st == DR_OK) {

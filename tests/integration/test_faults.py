@@ -241,6 +241,10 @@ class ConnectionFaultTests(FaultTestCase):
         lock.close()
         self.assert_all_or_nothing(rc, out, err, 75, ["connection to the database was lost", "try again"],
                                    outdir, before)
+        # the server's words, without the text of the function's statement it was in
+        self.assertIn("terminating connection due to administrator command", err)
+        self.assertNotIn("QUERY:", err)
+        self.assertNotIn("INSERT INTO", err)
 
     def test_connection_killed_while_plugins_write(self):
         """The backend is terminated between the INSERTs and the COMMIT, while the plugins
