@@ -239,12 +239,16 @@ static dr_status assign_options(dr_output_plan *plan, dr_error *err)
 
 /* ABI 1.1: plugins that can check their option values do so now, before the database
    is touched, so a bad value costs nothing. open() checks again (for 1.0 plugins). */
+/* Each plugin's option check (ABI 1.1), then, for a plugin that asks for the report view,
+   whether these options need it (ABI 1.3, wants_view; without it the flag decides). */
 static dr_status check_options(dr_output_plan *plan, dr_error *err)
 {
     for (size_t i = 0; i < plan->n; i++) {
         format *f = &plan->formats[i];
         const dr_plugin *d = f->plugin.desc;
-        if (!DR_HAS_FIELD(d, dr_plugin, check_options) || d->check_options == NULL)
+        int check = DR_HAS_FIELD(d, dr_plugin, check_options) && d->check_options != NULL;
+        int ask = f->wants_view && DR_PLUGIN_HAS(d, wants_view) && d->wants_view != NULL;
+        if (!check && !ask)
             continue;
         char errbuf[1024] = "";
         plugin_ctx c = {f, NULL, NULL};
@@ -252,9 +256,11 @@ static dr_status check_options(dr_output_plan *plan, dr_error *err)
             .abi_major = DR_PLUGIN_ABI_MAJOR, .size = sizeof(dr_open_args), .options = f->opts,
             .noptions = f->nopts, .log = plugin_log, .log_ctx = &c, .errbuf = errbuf,
             .errbuf_size = sizeof errbuf};
-        dr_plugin_status ps = d->check_options(&args);
+        dr_plugin_status ps = check ? d->check_options(&args) : DR_PLUGIN_OK;
         if (ps != DR_PLUGIN_OK)
             return plugin_failure(&c, errbuf, sizeof errbuf, ps, "its option check", err);
+        if (ask)
+            f->wants_view = d->wants_view(&args) != 0;
     }
     return DR_OK;
 }

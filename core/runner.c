@@ -204,8 +204,8 @@ static dr_status feed(run_ctx *ctx, row_source *src, long *nrows, dr_error *err)
             break;
         *nrows += is_fact;
     }
-    dr_log_msg(ctx->r->log, DR_LOG_DEBUG, "read back: %.1f ms (%ld rows; the plugins took %.1f ms of the "
-               "write)", t_read, *nrows, t_write);
+    dr_log_msg(ctx->r->log, DR_LOG_DEBUG, "read back: %.1f ms (%ld rows, from %s; the plugins took %.1f ms "
+               "of the write)", t_read, *nrows, src->with_view ? "the report view" : "the fact rows", t_write);
     return st;
 }
 

@@ -51,8 +51,9 @@ extern "C" {
  *   1.0  the first published ABI (dr_plugin up to destroy, dr_open_args, dr_run_info)
  *   1.1  dr_plugin.check_options
  *   1.2  dr_plugin.flags (DR_PLUGIN_WANTS_VIEW), dr_open_args.view, dr_report_view
+ *   1.3  dr_plugin.wants_view
  */
-#define DR_PLUGIN_ABI_MINOR 2
+#define DR_PLUGIN_ABI_MINOR 3
 
 /**
  * Does the versioned struct at @p ptr, of type @p type, hold @p field? True when its
@@ -258,6 +259,19 @@ typedef struct dr_plugin {
 
     /** DR_PLUGIN_WANTS_VIEW or 0. */
     uint32_t flags;
+
+    /* ---- ABI 1.3: appended; read only when DR_PLUGIN_HAS(d, wants_view) ---- */
+
+    /**
+     * Optional (NULL: DR_PLUGIN_WANTS_VIEW alone decides). For a plugin that sets
+     * DR_PLUGIN_WANTS_VIEW but needs the view only with some of its options (the names of
+     * csv and json): does this output need it? @p args as for check_options, after
+     * check_options accepted them. Return 1 for the view, 0 for the fact rows alone, as a
+     * plugin without the flag gets them; when no output of a run needs the view the host
+     * does not read it (it costs a statement and its joins). A 1.2 host never calls this
+     * and sends the view whenever the flag is set.
+     */
+    int (*wants_view)(const dr_open_args *args);
 } dr_plugin;
 
 /** Size of the first published dr_plugin (ABI 1.0, up to destroy); the smallest a host accepts. */

@@ -65,6 +65,15 @@ dr_plugin_status dr_pc_option_bool(const dr_open_args *args, const char *plugin,
     return DR_PLUGIN_OK;
 }
 
+bool dr_pc_option_is_true(const dr_open_args *args, const char *key)
+{
+    bool on = false;
+    for (size_t i = 0; i < args->noptions; i++)
+        if (strcmp(args->options[i].key, key) == 0 && dr_pc_parse_bool(args->options[i].value, &on) != 0)
+            on = true;
+    return on;
+}
+
 dr_plugin_status dr_pc_check_open(const dr_open_args *args, void **handle, const char *plugin)
 {
     if (handle == NULL || args == NULL)

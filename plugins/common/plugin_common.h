@@ -44,6 +44,10 @@ int dr_pc_parse_bool(const char *value, bool *out);
 dr_plugin_status dr_pc_option_bool(const dr_open_args *args, const char *plugin, const char *key,
                                    const char *value, bool *out);
 
+/** The boolean option @p key of @p args (its last occurrence), false when absent; true when
+    its value is not a boolean word (the option check refuses it anyway). For wants_view. */
+bool dr_pc_option_is_true(const dr_open_args *args, const char *key);
+
 /** First checks of open: both arguments given (then *handle = NULL), the host's ABI, and
     its dr_open_args holding every 1.0 field (DR_HAS_FIELD of the last, errbuf_size). */
 dr_plugin_status dr_pc_check_open(const dr_open_args *args, void **handle, const char *plugin);

@@ -14,10 +14,11 @@
  *   timestamps      iso | local: ISO 8601 with offset, or the report zone's wall-clock
  *                   "2026-10-01 00:00:00" without offset, as Excel reads a date (default iso)
  *
- * Asks for the report view (ABI 1.2, DR_PLUGIN_WANTS_VIEW) for the names only: the 13 fact
- * columns and the fact rows are written as they are without a view; the view's columns and
- * its gone and total rows are never written. names=true takes the names from the view, or,
- * from a host without one, the host's marked fallback ("[user 1a2b3c4d]", "[tenant ...]").
+ * Asks for the report view (ABI 1.2, DR_PLUGIN_WANTS_VIEW) for the names only, and tells a
+ * 1.3 host that only names=true needs it (wants_view): the 13 fact columns and the fact rows
+ * are written as they are without a view; the view's columns and its gone and total rows
+ * are never written. names=true takes the names from the view, or, from a host without one,
+ * the host's marked fallback ("[user 1a2b3c4d]", "[tenant ...]").
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -374,6 +375,13 @@ static dr_plugin_status csv_check_options(const dr_open_args *args)
     return dr_pc_check_options(args, "csv", sizeof(csv_handle), parse_options);
 }
 
+/* ABI 1.3: only names=true needs the report view (its names); without it a host whose other
+   outputs need no view reads the fact rows alone. */
+static int csv_wants_view(const dr_open_args *args)
+{
+    return dr_pc_option_is_true(args, "names");
+}
+
 static const dr_plugin csv_descriptor = {
     .abi_major = DR_PLUGIN_ABI_MAJOR,
     .size = sizeof(dr_plugin),
@@ -388,6 +396,7 @@ static const dr_plugin csv_descriptor = {
     .destroy = csv_destroy,
     .check_options = csv_check_options,
     .flags = DR_PLUGIN_WANTS_VIEW, /* ABI 1.2: for names=true; the rest ignores the view */
+    .wants_view = csv_wants_view,  /* ABI 1.3 */
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

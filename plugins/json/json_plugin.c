@@ -21,7 +21,8 @@
  *   pretty   true | false: indent the document by 2 spaces (default false; not with ndjson)
  *   names    true | false: append the columns principal_name and tenant_name (default false)
  *
- * Asks for the report view (ABI 1.2, DR_PLUGIN_WANTS_VIEW) for the names only: the fact
+ * Asks for the report view (ABI 1.2, DR_PLUGIN_WANTS_VIEW) for the names only, and tells a
+ * 1.3 host that only names=true needs it (wants_view): the fact
  * columns and rows are written as they are without a view; the view's columns and its gone
  * and total rows are never written. names=true takes the names from the view, or, from a
  * host without one, the host's marked fallback ("[user 1a2b3c4d]", "[tenant 7c9e6679]").
@@ -537,6 +538,12 @@ static dr_plugin_status json_check_options(const dr_open_args *args)
     return dr_pc_check_options(args, "json", sizeof(json_handle), parse_options);
 }
 
+/* ABI 1.3: only names=true needs the report view (its names). */
+static int json_wants_view(const dr_open_args *args)
+{
+    return dr_pc_option_is_true(args, "names");
+}
+
 static const dr_plugin json_descriptor = {
     .abi_major = DR_PLUGIN_ABI_MAJOR,
     .size = sizeof(dr_plugin),
@@ -551,6 +558,7 @@ static const dr_plugin json_descriptor = {
     .destroy = json_destroy,
     .check_options = json_check_options,
     .flags = DR_PLUGIN_WANTS_VIEW, /* ABI 1.2: for names=true; the rest ignores the view */
+    .wants_view = json_wants_view, /* ABI 1.3 */
 };
 
 DR_PLUGIN_EXPORT const dr_plugin *dr_plugin_entry(void)

@@ -325,6 +325,34 @@ class ManagerViewTests(drtest.FixtureTestCase):
         self.assertEqual(self.expected_totals(T1, start, end, [("USER", NOBODY)]),
                          {"USER": ["0", "0", "0", "0.00", None, None, None]})
 
+    # ---- which read-back ---------------------------------------------------------------
+
+    def test_view_read_only_for_outputs_that_need_it(self):
+        """ABI 1.3 (wants_view): csv and json ask for the report view for their names only,
+        so a run whose outputs take no names reads the fact rows alone (the view's statement
+        and its joins are not run), one with csv.names=true or an xlsx reads the view; the
+        csv without names is the same file either way."""
+        cases = (("csv", (), "the fact rows"), ("csv,json", (), "the fact rows"),
+                 ("csv", ("csv.names=true",), "the report view"),
+                 ("json", ("json.names=true",), "the report view"),
+                 ("csv,xlsx", (), "the report view"))
+        csv_files = {}
+        for formats, opts, source in cases:
+            with self.subTest(formats=formats, opts=opts):
+                outdir = self.make_dir()
+                args = ["-v", "run", "--tenant", T3, "--period", "2026-10", "--tz", "UTC",
+                        "--all-principals", "--output-dir", outdir, "--format", formats]
+                for opt in opts:
+                    args += ["--opt", opt]
+                rc, out, err = self.tool(args)
+                self.assertEqual(rc, 0, err)
+                self.assertRegex(err, r"read back: [0-9.]+ ms \([0-9]+ rows, from " + source + ";", err)
+                if not opts and "csv" in formats.split(","):
+                    path = [p for p in out.split("\n") if p.endswith(".csv")][0]
+                    with open(path, encoding="utf-8") as f:
+                        csv_files[formats] = [line.split(",", 1)[1] for line in f]  # without the run id
+        self.assertEqual(csv_files["csv"], csv_files["csv,xlsx"])
+
     # ---- names ---------------------------------------------------------------------------
 
     def test_names_from_configured_queries(self):

@@ -82,7 +82,8 @@ class Plugin(C.Structure):
                 ("version", C.c_char_p), ("description", C.c_char_p), ("extension", C.c_char_p),
                 ("option_keys", C.POINTER(C.c_char_p)), ("open", OPENFN), ("row", ROWFN),
                 ("end", ENDFN), ("destroy", DESTROYFN), ("check_options", CHECKFN),
-                ("flags", C.c_uint32)]  # ABI 1.2, appended
+                ("flags", C.c_uint32),  # ABI 1.2, appended
+                ("wants_view", C.c_void_p)]  # ABI 1.3, appended
 
 
 WANTS_VIEW = 0x1
@@ -251,6 +252,7 @@ class XlsxSdkTest(unittest.TestCase):
         self.assertEqual(p.size, C.sizeof(Plugin))
         self.assertEqual((p.name, p.version, p.extension), (b"xlsx", b"1.1.0", b"xlsx"))
         self.assertEqual(p.flags, WANTS_VIEW, "the xlsx plugin asks for the report view")
+        self.assertIsNone(p.wants_view, "its report sheet needs the view whatever the options")
         keys, i = [], 0
         while p.option_keys[i]:
             keys.append(p.option_keys[i].decode())

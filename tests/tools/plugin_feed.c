@@ -23,7 +23,8 @@
  *   values, then one "gone" row, then one "total" row per principal type (GROUP, USER:
  *   principal_id NULL, totals that are not the sum of the rows). --repeat repeats the fact
  *   rows only. A plugin without the flag gets exactly what it gets without --view (the 13
- *   columns and the fact rows), as a 1.2 host would give it.
+ *   columns and the fact rows), as a 1.2 host would give it; so does one whose wants_view
+ *   (ABI 1.3) says that its options need no view, as a 1.3 host would.
  * --principals N (1..9999) replaces the fixed rows by a synthetic run of N users named
  *   "Rep 01 Müller" ... (amounts falling with the rank, with ties; some new, a few gone,
  *   one long name, one fallback name) and N/10+1 teams (the sums of their reps; a team of
@@ -599,9 +600,17 @@ int main(int argc, char **argv)
         noptions++;
     }
 
-    /* as a 1.2 host: the view only to a plugin that asks for it */
+    /* as a 1.3 host: the view only to a plugin that asks for it, and needs it for these
+       options when it says (wants_view) */
     int send_view = view && !host_11 && DR_PLUGIN_HAS(plugin, flags) &&
                     (plugin->flags & DR_PLUGIN_WANTS_VIEW) != 0;
+    if (send_view && DR_PLUGIN_HAS(plugin, wants_view) && plugin->wants_view != NULL) {
+        char probe_err[256] = "";
+        dr_open_args probe = {.abi_major = DR_PLUGIN_ABI_MAJOR, .size = sizeof(dr_open_args),
+                              .options = options, .noptions = noptions, .log = feed_log,
+                              .errbuf = probe_err, .errbuf_size = sizeof probe_err};
+        send_view = plugin->wants_view(&probe) != 0;
+    }
     dr_column columns[FEED_NCOLS_VIEW];
     memcpy(columns, dr_report_columns, sizeof dr_report_columns);
     memcpy(columns + DR_REPORT_NCOLS, feed_view_columns, sizeof feed_view_columns);
