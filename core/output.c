@@ -238,9 +238,9 @@ static dr_status assign_options(dr_output_plan *plan, dr_error *err)
 }
 
 /* ABI 1.1: plugins that can check their option values do so now, before the database
-   is touched, so a bad value costs nothing. open() checks again (for 1.0 plugins). */
-/* Each plugin's option check (ABI 1.1), then, for a plugin that asks for the report view,
-   whether these options need it (ABI 1.3, wants_view; without it the flag decides). */
+   is touched, so a bad value costs nothing (open() checks again, for 1.0 plugins). Then,
+   for a plugin that asks for the report view, whether these options need it (ABI 1.3,
+   wants_view; without it the flag decides). */
 static dr_status check_options(dr_output_plan *plan, dr_error *err)
 {
     for (size_t i = 0; i < plan->n; i++) {

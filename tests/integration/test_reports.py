@@ -306,6 +306,17 @@ class ReportTests(drtest.FixtureTestCase):
             self.assertEqual(totals[T1], reference.expected_totals(deals, stage_rows, T1, start, end,
                                                                    list(asked)), text)
 
+    def parallel_session(self):
+        """An autocommit superuser session on the fixture database (LOAD needs one) in which
+        starting parallel workers is free (parallel_setup_cost = 0), up to two per Gather:
+        the small fixture then takes the report query's parallel plan."""
+        conn = drtest.psycopg2.connect(drtest.superuser_dsn(dbname=self.db.name))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SET parallel_setup_cost = 0")
+            cur.execute("SET max_parallel_workers_per_gather = 2")
+        return conn
+
     def test_the_parallel_plan_gives_the_serial_rows(self):
         """Schema 10 lets the two halves of the report query (the created deals' counts and the
         closed metrics) run at once in parallel workers: a Parallel Append under one Gather.
@@ -318,15 +329,13 @@ class ReportTests(drtest.FixtureTestCase):
         schema 11 one tenant's call launches one worker of the two planned: the leader runs
         the other half."""
         start, end = reference.period_bounds("2026-03", "America/New_York")
-        conn = drtest.psycopg2.connect(drtest.superuser_dsn(dbname=self.db.name))
-        conn.autocommit = True
+        conn = self.parallel_session()
         try:
             with conn.cursor() as cur:
                 cur.execute("LOAD 'auto_explain'")
                 for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
                                 "auto_explain.log_analyze = on", "auto_explain.log_level = notice",
-                                "client_min_messages = notice", "parallel_setup_cost = 0",
-                                "max_parallel_workers_per_gather = 2"):
+                                "client_min_messages = notice"):
                     cur.execute("SET " + setting)
                 for tenants in ([T1], [T2], [T1, T2]):
                     for principals in (None, f"USER:{ALICE},GROUP:{EAST},USER:{BOB}"):
@@ -364,12 +373,9 @@ class ReportTests(drtest.FixtureTestCase):
         off: then both halves need a worker). After the transaction the session's own value
         is back."""
         start, end = reference.period_bounds("2026-03", "America/New_York")
-        conn = drtest.psycopg2.connect(drtest.superuser_dsn(dbname=self.db.name))
-        conn.autocommit = True
+        conn = self.parallel_session()
         try:
             with conn.cursor() as cur:
-                cur.execute("SET parallel_setup_cost = 0")
-                cur.execute("SET max_parallel_workers_per_gather = 2")
                 for session, leader, during in (("8", "on", "1"), ("0", "on", "0"), ("1", "on", "1"),
                                                 ("8", "off", "8")):
                     case = (session, leader)
