@@ -441,8 +441,13 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         goto cleanup;
     }
     db->connected = 1;
+    /* the attribute's number is psqlODBC's own (driver-specific numbers overlap between
+       drivers): read and switch it only with that driver (psqlodbcw.so, psqlodbca.so) */
+    SQLCHAR driver[64] = "";
     SQLINTEGER declare_fetch = 0;
-    if (SQL_SUCCEEDED(SQLGetConnectAttr(db->dbc, DR_PSQLODBC_USE_DECLAREFETCH, &declare_fetch,
+    if (SQL_SUCCEEDED(SQLGetInfo(db->dbc, SQL_DRIVER_NAME, driver, sizeof driver, NULL)) &&
+        strncmp((const char *)driver, "psqlodbc", 8) == 0 &&
+        SQL_SUCCEEDED(SQLGetConnectAttr(db->dbc, DR_PSQLODBC_USE_DECLAREFETCH, &declare_fetch,
                                         sizeof declare_fetch, NULL))) {
         db->cursor_switch = 1;
         db->cursor_wanted = db->cursor_now = declare_fetch != 0;
