@@ -125,6 +125,8 @@ static void check_zone(check_ctx *c, dr_db *db, const char *tz, const char *sect
     dr_zone zone = {.name = tz};
     if (dr_tz_check(tz, &e) != DR_OK || (db && dr_zone_apply(db, &zone, &e) != DR_OK))
         problem_at(c, section, key, &e);
+    if (db)
+        dr_db_rollback(db); /* the zone was only tried; a refused one aborts the transaction */
 }
 
 /* The output of [defaults] (job NULL) or of a job, as run / job build it, changing nothing. */

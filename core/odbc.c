@@ -22,6 +22,12 @@
    pgapifunc.h, 13.x): the driver reads it when it executes a statement, so it may change from
    one statement to the next. */
 #define DR_PSQLODBC_USE_DECLAREFETCH 65539
+/* The least column size a text parameter is declared with. psqlODBC takes a VARCHAR
+   parameter of column size 5 for a boolean shown as text (BoolsAsChar, its default, whose
+   width is 5) and then asks the server for the statement's parameter types before running
+   it: two more round trips and the statement parsed twice (execute.c, HowToPrepareBeforeExec,
+   13.x). The size only declares a maximum; the value's own length is bound with it. */
+#define DR_PARAM_MIN_SIZE 8
 #define DR_STR2(x) #x
 #define DR_STR(x) DR_STR2(x)
 
@@ -291,6 +297,13 @@ void dr_connstr_redact(const char *connstr, char *out, size_t out_size)
  *   driver is loaded, before any connection string: see docs/configuration.md.)
  * - KeepaliveTime, KeepaliveInterval (above), unless libpq options (pqopt) set them:
  *   psqlODBC refuses a pqopt that conflicts with an attribute.
+ * - Protocol=7.4-0: no rollback of the driver's own on an error. By default psqlODBC wraps
+ *   every statement of a transaction in a savepoint of its own (SAVEPOINT before, RELEASE
+ *   after: one more round trip per statement, a dozen in a run) so that a failed statement
+ *   leaves the transaction usable. The tool never goes on after a failed statement without
+ *   rolling back itself: to a savepoint of its own where it recovers (the comparison
+ *   period that overflows, run_view.c), else the whole transaction. A failed statement now
+ *   aborts the transaction, as in libpq, until that rollback.
  * "Set" the way psqlODBC reads it (driver_sets): a key with blanks around it sets nothing.
  * The caller wipes and frees the result.
  */
@@ -311,7 +324,8 @@ static char *connect_string(const char *connstr)
     static const char fetch[] = "UseDeclareFetch=1;", fetch_rows[] = "Fetch=" DR_STR(DR_DEFAULT_FETCH) ";",
                       commlog[] = "CommLog=0;", debug[] = "Debug=0;",
                       ka_time[] = "KeepaliveTime=" DR_STR(DR_KEEPALIVE_TIME) ";",
-                      ka_interval[] = "KeepaliveInterval=" DR_STR(DR_KEEPALIVE_INTERVAL) ";";
+                      ka_interval[] = "KeepaliveInterval=" DR_STR(DR_KEEPALIVE_INTERVAL) ";",
+                      protocol[] = "Protocol=7.4-0;";
     int pq_idle = 0, pq_interval = 0;
     dr_connstr_attr a;
     for (const char *p = connstr; dr_connstr_next(&p, &a);) {
@@ -329,6 +343,7 @@ static char *connect_string(const char *connstr)
         {ka_time, !pq_idle && !driver_sets(connstr, "KeepaliveTime") && !driver_sets(connstr, "D1")},
         {ka_interval, !pq_interval && !driver_sets(connstr, "KeepaliveInterval") &&
                           !driver_sets(connstr, "D2")},
+        {protocol, !driver_sets(connstr, "Protocol") && !driver_sets(connstr, "A1")},
     };
     size_t n = strlen(connstr), cap = n + 2;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
@@ -452,24 +467,22 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
         db->cursor_switch = 1;
         db->cursor_wanted = db->cursor_now = declare_fetch != 0;
     }
-    if (!SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT,
-                                         (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0))) {
-        st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit off");
+    /* The search_path first, before any other statement of ours (sql/session_search_path.sql:
+       pg_catalog, pg_temp), whatever the role or database set, and in the same statement
+       constants only: the session's zone, which must not leak into any value, and its name;
+       then the built-in bounds on the session's waits where nobody set one
+       (sql/session_timeouts.sql). In autocommit, each its own transaction: two round trips,
+       no BEGIN or COMMIT of their own. Then the tool's transactions: autocommit off. */
+    if (!SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0))) {
+        st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit on");
         goto cleanup;
     }
-    /* The search_path first, before any other statement of ours (sql/session_search_path.sql:
-       pg_catalog, pg_temp), whatever the role or database set; then constants only: the
-       session's zone must not leak into any value; then the built-in bounds on
-       the session's waits where nobody set one (sql/session_timeouts.sql). */
     st = dr_db_exec(db, dr_sql_session_search_path, NULL, 0, NULL, err);
     if (st == DR_OK)
-        st = dr_db_exec(db, dr_sql_session_time_zone, NULL, 0, NULL, err);
-    if (st == DR_OK)
-        st = dr_db_exec(db, dr_sql_session_application_name, NULL, 0, NULL, err);
-    if (st == DR_OK)
         st = session_timeouts(db, NULL, err);
-    if (st == DR_OK)
-        st = dr_db_commit(db, err);
+    if (st == DR_OK && !SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT,
+                                                        (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0)))
+        st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit off");
 cleanup:
     if (st != DR_OK) {
         dr_db_close(db);
@@ -561,8 +574,8 @@ static dr_status execute(dr_db *db, const char *sql, const char *const *params, 
         SQLULEN len = v ? strlen(v) : 1;
         inds[i] = v ? SQL_NTS : SQL_NULL_DATA;
         SQLRETURN rc = SQLBindParameter(stmt, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
-                                        SQL_VARCHAR, len ? len : 1, 0, (SQLPOINTER)v,
-                                        (SQLLEN)len, &inds[i]);
+                                        SQL_VARCHAR, len < DR_PARAM_MIN_SIZE ? DR_PARAM_MIN_SIZE : len, 0,
+                                        (SQLPOINTER)v, (SQLLEN)len, &inds[i]);
         if (!SQL_SUCCEEDED(rc)) {
             st = diag(SQL_HANDLE_STMT, stmt, err, "cannot bind a parameter");
             goto cleanup;

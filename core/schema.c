@@ -571,13 +571,12 @@ cleanup:
 
 dr_status dr_schema_check(dr_db *db, dr_error *err)
 {
-    int present = 0, version = 0;
-    char missing[1024] = "";
-    char *const dst[1] = {missing};
-    const size_t size[1] = {sizeof missing};
-    int found = 0;
-    dr_status st = query_int(db, dr_sql_schema_version_table_exists, NULL, &present, err);
-    if (st == DR_OK && present)
+    int version = 0, found = 0;
+    char present[24] = "", missing[1024] = "";
+    char *const dst[2] = {present, missing};
+    const size_t size[2] = {sizeof present, sizeof missing};
+    dr_status st = dr_db_fetch_row_named(db, dr_sql_schema_check, NULL, 0, dst, size, 2, &found, err);
+    if (st == DR_OK && strcmp(present, "0") != 0)
         st = query_int(db, dr_sql_schema_version_max, NULL, &version, err);
     if (st != DR_OK)
         return st;
@@ -588,11 +587,10 @@ dr_status dr_schema_check(dr_db *db, dr_error *err)
         return dr_fail(err, DR_ECONFIG,
                        "the dynoreport tables are at schema version %d, and this dynoreport needs "
                        "version %d: run 'dynoreport db init' first", version, DR_SCHEMA_VERSION);
-    st = dr_db_fetch_row_named(db, dr_sql_schema_functions_missing, NULL, 0, dst, size, 1, &found, err);
-    if (st == DR_OK && missing[0] != '\0')
+    if (missing[0] != '\0')
         return dr_fail(err, DR_ECONFIG,
                        "the function%s %s of the dynoreport schema %s missing: run 'dynoreport db init' "
                        "to create %s again", strchr(missing, ',') ? "s" : "", missing,
                        strchr(missing, ',') ? "are" : "is", strchr(missing, ',') ? "them" : "it");
-    return st;
+    return DR_OK;
 }

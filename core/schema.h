@@ -51,7 +51,7 @@ dr_status dr_schema_init_report(dr_db *db, int source_indexes, dr_schema_report 
 
 /**
  * Check that the schema is at least at DR_SCHEMA_VERSION and that the functions the
- * statements call exist (sql/schema_functions_missing.sql: those of 004 and 006), so that `run` fails with a clear message (exit 78, "run
+ * statements call exist (sql/schema_check.sql: those of 004, 006, 007 and 011), so that `run` fails with a clear message (exit 78, "run
  * 'dynoreport db init'") instead of a missing-table or missing-function error when
  * `db init` was never run, not run since an upgrade, or a function was dropped. Two small
  * lookups; the full check of the objects is db init's.

@@ -21,7 +21,7 @@
 -- repaired by running its migration again and then every later one named there, in
 -- version order, so that a later definition of a function always wins over an earlier
 -- one. A new function-only migration: its functions here, with their fingerprints
--- (md5(prosrc) after db init), and in schema_functions_missing.sql when statements call them.
+-- (md5(prosrc) after db init), and in schema_check.sql when statements call them.
 WITH expected_tables (tbl) AS (
     VALUES ('report_run'), ('report_rep_performance_fact'), ('dynoreport_schema_version'),
            ('report_run_view'), ('report_run_principal_name'), ('report_run_total'),

@@ -4,7 +4,7 @@
 -- when nobody set the setting for this session (source 'default': no postgresql.conf
 -- line, ALTER ROLE / DATABASE, PGOPTIONS or ConnSettings), so a bound the DBA chose stays.
 -- Values are PostgreSQL's ('30min', '60s', '1500' = ms); 0 disables a bound. Runs after
--- session_search_path.sql, so the names below are pg_catalog's.
+-- session_search_path.sql (a statement of its own), so the names below are pg_catalog's.
 SELECT count(set_config(v.name, COALESCE(v.configured, v.fallback), false))
 FROM (VALUES ('statement_timeout', :statement::text, :statement_default::text),
              ('lock_timeout', :lock::text, :lock_default::text),

@@ -252,7 +252,7 @@ static void test_embedded(void)
 {
     const char *all[] = {
         dr_sql_report_store, dr_sql_report_read, dr_sql_schema_lock, dr_sql_schema_version_create,
-        dr_sql_session_time_zone, dr_sql_period_resolve, dr_sql_run_insert, dr_sql_zone_set,
+        dr_sql_session_search_path, dr_sql_period_resolve, dr_sql_run_insert, dr_sql_zone_set,
     };
     for (size_t i = 0; i < COUNT(all); i++) {
         dr_sqltext sql = {0};
@@ -262,7 +262,10 @@ static void test_embedded(void)
         CHECK(strncmp(all[i], "--", 2) != 0, all[i]);
         dr_sqltext_free(&sql);
     }
-    CU_ASSERT_STRING_EQUAL(dr_sql_session_time_zone, "SET TimeZone = 'UTC'");
+    /* the pin first, then the zone: the statement is parsed before its search_path applies */
+    CU_ASSERT(strncmp(dr_sql_session_search_path,
+                      "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false),\n"
+                      "       pg_catalog.set_config('TimeZone', 'UTC', false),", 124) == 0);
     CU_ASSERT_STRING_EQUAL(dr_sql_schema_lock, "SELECT pg_advisory_xact_lock(7262610001)");
     CU_ASSERT_STRING_EQUAL(dr_sql_zone_set, "SELECT set_config('TimeZone', :tz, true)");
     CU_ASSERT(strstr(dr_sql_period_resolve, "'YYYYMMDD\"T\"HH24MISS\"Z\"'") != NULL);
