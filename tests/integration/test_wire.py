@@ -8,7 +8,6 @@ savepoint of its own (one more round trip each) although the tool rolls back its
 These tests keep both away and hold a run to its budget of round trips, and check that a
 connection string that sets the driver's Protocol keeps its own choice."""
 import collections
-import os
 import unittest
 
 import drtest

@@ -36,15 +36,15 @@ class Recorder:
         return sum(1 for t, _ in self.messages() if t in (b"Q", b"S"))
 
     def texts(self, kind):
-        """The statement texts of the Parse ('P': name, then text) or simple Query ('Q')
-        messages sent, in order."""
+        """The statement texts of the Parse (KIND b"P": name, then text) or simple Query
+        (b"Q") messages sent, in order."""
         out = []
         for t, body in self.messages():
-            if t == b"P" and kind == b"P":
-                name_end = body.index(b"\0")
-                out.append(body[name_end + 1:body.index(b"\0", name_end + 1)].decode("utf-8", "replace"))
-            elif t == b"Q" and kind == b"Q":
-                out.append(body.rstrip(b"\0").decode("utf-8", "replace"))
+            if t != kind:
+                continue
+            if kind == b"P":
+                body = body[body.index(b"\0") + 1:]  # past the statement's name
+            out.append(body[:body.index(b"\0")].decode("utf-8", "replace"))
         return out
 
 
@@ -58,6 +58,15 @@ def _read_exact(sock, n):
     return buf
 
 
+def _shutdown(*socks):
+    """End both directions of a proxied connection (the other pipe's recv returns)."""
+    for sock in socks:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def _pipe_server(server, client):
     try:
         while True:
@@ -68,11 +77,7 @@ def _pipe_server(server, client):
     except OSError:
         pass
     finally:
-        for s in (client, server):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shutdown(client, server)
 
 
 def _pipe_client(client, server, msgs):
@@ -106,11 +111,7 @@ def _pipe_client(client, server, msgs):
     except OSError:
         pass
     finally:
-        for s in (client, server):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shutdown(client, server)
 
 
 class Proxy:

@@ -263,9 +263,10 @@ static void test_embedded(void)
         dr_sqltext_free(&sql);
     }
     /* the pin first, then the zone: the statement is parsed before its search_path applies */
-    CU_ASSERT(strncmp(dr_sql_session_search_path,
-                      "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false),\n"
-                      "       pg_catalog.set_config('TimeZone', 'UTC', false),", 124) == 0);
+    CU_ASSERT_STRING_EQUAL(dr_sql_session_search_path,
+                           "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false),\n"
+                           "       pg_catalog.set_config('TimeZone', 'UTC', false),\n"
+                           "       pg_catalog.set_config('application_name', 'dynoreport', false)");
     CU_ASSERT_STRING_EQUAL(dr_sql_schema_lock, "SELECT pg_advisory_xact_lock(7262610001)");
     CU_ASSERT_STRING_EQUAL(dr_sql_zone_set, "SELECT set_config('TimeZone', :tz, true)");
     CU_ASSERT(strstr(dr_sql_period_resolve, "'YYYYMMDD\"T\"HH24MISS\"Z\"'") != NULL);
