@@ -473,16 +473,13 @@ dr_status dr_db_connect(const char *connstr, dr_db **out, dr_error *err)
        then the built-in bounds on the session's waits where nobody set one
        (sql/session_timeouts.sql). In autocommit, each its own transaction: two round trips,
        no BEGIN or COMMIT of their own. Then the tool's transactions: autocommit off. */
-    if (!SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0))) {
-        st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit on");
-        goto cleanup;
-    }
-    st = dr_db_exec(db, dr_sql_session_search_path, NULL, 0, NULL, err);
+    st = dr_db_set_autocommit(db, 1, err);
+    if (st == DR_OK)
+        st = dr_db_exec(db, dr_sql_session_search_path, NULL, 0, NULL, err);
     if (st == DR_OK)
         st = session_timeouts(db, NULL, err);
-    if (st == DR_OK && !SQL_SUCCEEDED(SQLSetConnectAttr(db->dbc, SQL_ATTR_AUTOCOMMIT,
-                                                        (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0)))
-        st = diag(SQL_HANDLE_DBC, db->dbc, err, "cannot turn autocommit off");
+    if (st == DR_OK)
+        st = dr_db_set_autocommit(db, 0, err);
 cleanup:
     if (st != DR_OK) {
         dr_db_close(db);
